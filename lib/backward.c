@@ -1,0 +1,150 @@
+/* The backward pass: classifier -> dropout -> pool -> head -> blocks (reverse) -> stem.
+ * Activations after BN + ReLU6 are not stored; they are recomputed from the stored pre-BN
+ * outputs (z) and batch statistics when a weight gradient or a ReLU6 mask needs them. */
+#include <string.h>
+
+#include "layers.h"
+
+/* dy holds the gradient w.r.t. the BN (+act) output, already masked by ReLU6. Accumulates the
+ * gamma / beta gradients and writes dz, the gradient w.r.t. the conv output (dz may alias dy). */
+static void bn_backward(struct mnv2_model *m, const plan_conv *c, const float *dy, const float *z, float *dz,
+                        size_t batch)
+{
+    const size_t C = c->cout, rows = batch * c->out_h * c->out_w;
+    bn_tmp t = bn_scratch(m);
+    const float *mean = arena(m, c->stats), *invstd = mean + C, *gamma = m->params + c->gamma;
+    for (size_t ch = 0; ch < C; ch++)
+        t.d1[ch] = t.d2[ch] = 0.0;
+    for (size_t r = 0; r < rows; r += MNV2_REDUCE_CHUNK) {
+        const size_t n = rows - r < MNV2_REDUCE_CHUNK ? rows - r : MNV2_REDUCE_CHUNK;
+        m->k->bn_bwd_reduce(dy + r * C, z + r * C, n, C, mean, t.f1, t.f2);
+        for (size_t ch = 0; ch < C; ch++) {
+            t.d1[ch] += t.f1[ch];
+            t.d2[ch] += t.f2[ch];
+        }
+    }
+    float *ggamma = m->grads + c->gamma, *gbeta = m->grads + c->beta;
+    for (size_t ch = 0; ch < C; ch++) {
+        const double is = invstd[ch], g = gamma[ch], n = (double)rows;
+        ggamma[ch] += (float)(t.d2[ch] * is);
+        gbeta[ch] += (float)t.d1[ch];
+        const double b = -g * is * is * is * t.d2[ch] / n;
+        t.a[ch] = (float)(g * is);
+        t.b[ch] = (float)b;
+        t.k[ch] = (float)(-g * is * t.d1[ch] / n - b * mean[ch]);
+    }
+    m->k->bn_bwd_apply(dy, z, rows, C, t.a, t.b, t.k, dz);
+}
+
+/* Weight gradient of a conv (accumulated) and, if din, its input gradient (overwritten).
+ * in is the conv's input activation, dz the gradient w.r.t. its output. */
+static void conv_backward(struct mnv2_model *m, const plan_conv *c, const float *in, const float *dz, float *din,
+                          size_t batch)
+{
+    const mnv2_kernels *k = m->k;
+    const float *w = m->params + c->w;
+    float *gw = m->grads + c->w;
+    const size_t in_img = (size_t)c->in_h * c->in_w * c->cin, out_img = (size_t)c->out_h * c->out_w * c->cout;
+    switch (c->kind) {
+    case CONV_PW: {
+        const size_t rows = batch * c->in_h * c->in_w;
+        k->gemm_tn(c->cin, c->cout, rows, in, c->cin, dz, c->cout, gw, c->cout, 1);
+        if (din)
+            k->gemm_nt(rows, c->cin, c->cout, dz, c->cout, w, c->cout, din, c->cin, 0);
+        break;
+    }
+    case CONV_DW:
+        for (size_t b = 0; b < batch; b++) {
+            k->dw3x3_bwd_filter(in + b * in_img, c->in_h, c->in_w, c->cin, dz + b * out_img, c->out_h, c->out_w,
+                                c->stride, 0, c->out_h, gw);
+            if (din)
+                k->dw3x3_bwd_data(dz + b * out_img, c->out_h, c->out_w, c->cin, w, din + b * in_img, c->in_h,
+                                  c->in_w, c->stride, 0, c->in_h);
+        }
+        break;
+    default: /* the stem: its input is the image, which needs no gradient */
+        for (size_t b = 0; b < batch; b++)
+            k->conv3x3_bwd_filter(in + b * in_img, c->in_h, c->in_w, c->cin, dz + b * out_img, c->out_h, c->out_w,
+                                  c->cout, c->stride, 0, c->out_h, gw);
+        break;
+    }
+}
+
+/* Recompute act(bn(z)) of a conv from its stored z into dst. */
+static void recompute(struct mnv2_model *m, const plan_conv *c, float *dst, size_t batch)
+{
+    mnv2__bn_act(m, c, arena(m, c->z), dst, batch, arena(m, c->stats));
+}
+
+/* g: gradient w.r.t. the act output of c (in place -> gradient w.r.t. z). act_out holds act(bn(z)). */
+static void act_bn_backward(struct mnv2_model *m, const plan_conv *c, float *g, const float *act_out, size_t batch)
+{
+    if (c->act)
+        m->k->relu6_bwd(g, act_out, batch * c->out_h * c->out_w * c->cout);
+    bn_backward(m, c, g, arena(m, c->z), g, batch);
+}
+
+void mnv2__backward(struct mnv2_model *m, uint32_t batch)
+{
+    const mnv2_plan *p = m->plan;
+    const mnv2_kernels *k = m->k;
+    const size_t B = batch, C = p->fc_in, K = p->classes;
+    const float *dlogits = arena(m, p->probs), *pooled = arena(m, p->pooled);
+    float *s1 = arena(m, p->s1), *s2 = arena(m, p->s2), *s3 = arena(m, p->s3);
+
+    /* Classifier. */
+    k->gemm_tn(C, K, B, pooled, C, dlogits, K, m->grads + p->fc_w, K, 1);
+    for (size_t b = 0; b < B; b++)
+        k->add(m->grads + p->fc_b, dlogits + b * K, K);
+    float *dpool = s3;
+    k->gemm_nt(B, C, K, dlogits, K, m->params + p->fc_w, K, dpool, C, 0);
+    if (m->cfg.dropout > 0.0) {
+        const float *mask = arena(m, p->mask);
+        for (size_t i = 0; i < B * C; i++)
+            dpool[i] *= mask[i];
+    }
+    /* Pool and head. */
+    const plan_conv *hc = &p->head;
+    const size_t hw = (size_t)hc->out_h * hc->out_w;
+    for (size_t b = 0; b < B; b++)
+        for (size_t i = 0; i < hw; i++)
+            for (size_t ch = 0; ch < C; ch++)
+                s2[(b * hw + i) * C + ch] = dpool[b * C + ch] / (float)hw;
+    recompute(m, hc, s1, B);
+    act_bn_backward(m, hc, s2, s1, B);
+    const float *last = p->n_blocks ? arena(m, p->blocks[p->n_blocks - 1].out) : arena(m, p->x0);
+    float *g = arena(m, p->g1), *gnext = arena(m, p->g2);
+    conv_backward(m, hc, last, s2, g, B);
+
+    /* Blocks, last to first. g: gradient w.r.t. the block output. */
+    for (uint32_t i = p->n_blocks; i-- > 0;) {
+        const plan_block *blk = &p->blocks[i];
+        const float *x = i ? arena(m, p->blocks[i - 1].out) : arena(m, p->x0);
+        /* Project: no activation. */
+        memcpy(s3, g, B * blk->out_h * blk->out_w * blk->cout * sizeof(float));
+        bn_backward(m, &blk->project, s3, arena(m, blk->project.z), s3, B);
+        recompute(m, &blk->dw, s1, B); /* a_d, the project's input */
+        conv_backward(m, &blk->project, s1, s3, s2, B);
+        /* Depthwise. */
+        act_bn_backward(m, &blk->dw, s2, s1, B);
+        const float *a_e = x;
+        if (blk->has_expand) {
+            recompute(m, &blk->expand, s1, B);
+            a_e = s1;
+        }
+        float *gin = blk->has_expand ? s3 : gnext;
+        conv_backward(m, &blk->dw, a_e, s2, gin, B);
+        if (blk->has_expand) {
+            act_bn_backward(m, &blk->expand, s3, s1, B);
+            conv_backward(m, &blk->expand, x, s3, gnext, B);
+        }
+        if (blk->residual)
+            k->add(gnext, g, B * blk->out_h * blk->out_w * blk->cout);
+        float *tmp = g;
+        g = gnext;
+        gnext = tmp;
+    }
+    /* Stem: g is the gradient w.r.t. its activation x0. */
+    act_bn_backward(m, &p->stem, g, arena(m, p->x0), B);
+    conv_backward(m, &p->stem, arena(m, p->input), g, NULL, B);
+}

@@ -1,0 +1,53 @@
+/* Scalar reference: the three GEMM shapes of a 1x1 convolution (forward, input and weight gradient). */
+#include "kernels/kernels.h"
+
+void mnv2_gemm_nn_scalar(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb,
+                         float *c, size_t ldc, int acc)
+{
+    for (size_t i = 0; i < m; i++) {
+        float *ci = c + i * ldc;
+        if (!acc)
+            for (size_t j = 0; j < n; j++)
+                ci[j] = 0.0f;
+        for (size_t p = 0; p < k; p++) {
+            const float aip = a[i * lda + p];
+            const float *bp = b + p * ldb;
+            for (size_t j = 0; j < n; j++)
+                ci[j] += aip * bp[j];
+        }
+    }
+}
+
+void mnv2_gemm_nt_scalar(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb,
+                         float *c, size_t ldc, int acc)
+{
+    for (size_t i = 0; i < m; i++) {
+        const float *ai = a + i * lda;
+        for (size_t j = 0; j < n; j++) {
+            const float *bj = b + j * ldb;
+            float s = 0.0f;
+            for (size_t p = 0; p < k; p++)
+                s += ai[p] * bj[p];
+            c[i * ldc + j] = acc ? c[i * ldc + j] + s : s;
+        }
+    }
+}
+
+void mnv2_gemm_tn_scalar(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb,
+                         float *c, size_t ldc, int acc)
+{
+    if (!acc)
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < n; j++)
+                c[i * ldc + j] = 0.0f;
+    for (size_t p = 0; p < k; p++) {
+        const float *ap = a + p * lda;
+        const float *bp = b + p * ldb;
+        for (size_t i = 0; i < m; i++) {
+            const float api = ap[i];
+            float *ci = c + i * ldc;
+            for (size_t j = 0; j < n; j++)
+                ci[j] += api * bp[j];
+        }
+    }
+}

@@ -1,0 +1,42 @@
+/* Internal: helpers shared by the forward and backward passes. */
+#ifndef MNV2_LAYERS_H
+#define MNV2_LAYERS_H
+#include <stddef.h>
+
+#include "model.h"
+#include "plan.h"
+
+/* Rows per chunk of a per-channel reduction. Fixed, so partial sums combine in the same order
+ * whatever the thread count. */
+#define MNV2_REDUCE_CHUNK 256
+
+static inline float *arena(const struct mnv2_model *m, size_t off) { return m->arena + off; }
+
+/* Per-channel scratch for batch norm, carved from the plan's stat_tmp region. */
+typedef struct bn_tmp {
+    double *d1, *d2;
+    float *f1, *f2, *a, *b, *k;
+} bn_tmp;
+
+static inline bn_tmp bn_scratch(const struct mnv2_model *m)
+{
+    const size_t C = m->plan->max_c;
+    float *base = arena(m, m->plan->stat_tmp);
+    bn_tmp t;
+    t.d1 = (double *)(void *)base;
+    t.d2 = (double *)(void *)(base + 2 * C);
+    t.f1 = base + 4 * C;
+    t.f2 = base + 5 * C;
+    t.a = base + 6 * C;
+    t.b = base + 7 * C;
+    t.k = base + 8 * C;
+    return t;
+}
+
+/* Convolution of a batch without BN: out = conv(in). */
+void mnv2__conv(const struct mnv2_model *m, const plan_conv *c, const float *in, float *out, size_t batch);
+/* y = act(scale * z + shift) with the BN's affine from stats (mean | invstd) or running statistics. */
+void mnv2__bn_act(const struct mnv2_model *m, const plan_conv *c, const float *z, float *y, size_t batch,
+                  const float *stats);
+
+#endif

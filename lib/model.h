@@ -1,0 +1,35 @@
+/* Internal: the model handle. */
+#ifndef MNV2_MODEL_H
+#define MNV2_MODEL_H
+#include <stdint.h>
+
+#include "mnv2.h"
+#include "config.h"
+#include "kernels/kernels.h"
+
+#define MNV2__ALIGN 64
+
+struct mnv2_plan;
+
+struct mnv2_model {
+    struct mnv2_config cfg;          /* structural keys as created; training keys as currently set */
+    struct mnv2_plan *plan;
+    const mnv2_kernels *k;           /* shared, read-only */
+    int isa;
+    void *block;                     /* the one allocation behind the float arrays below */
+    float *params, *grads, *opt, *buffers, *arena;
+    uint64_t rng_state;              /* dropout stream position (counter) */
+    /* State machine for misuse checks. */
+    uint32_t fwd_batch;              /* batch of the last training forward; 0 = none pending */
+    int have_grads;                  /* a backward ran since the last step */
+};
+
+/* Layer passes (forward.c, backward.c). Arguments are validated by the caller. */
+void mnv2__forward(struct mnv2_model *m, const float *images, uint32_t batch, int train);
+void mnv2__backward(struct mnv2_model *m, uint32_t batch); /* dlogits in arena at plan->probs */
+
+/* Counter-based random numbers: the same (seed, stream, index) gives the same value on every
+ * platform and thread count. */
+uint64_t mnv2__hash64(uint64_t x);
+
+#endif

@@ -1,0 +1,70 @@
+/* Internal: the plan. Shapes, parameter offsets, arena offsets, MACs and bytes of a network,
+ * computed from a configuration alone. The network is stem -> inverted-residual blocks -> head
+ * conv -> global average pool -> dropout -> classifier; never a general graph. */
+#ifndef MNV2_PLAN_H
+#define MNV2_PLAN_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+enum { CONV_STEM = 0, CONV_PW = 1, CONV_DW = 2 };
+
+/* A convolution followed by batch norm and, if act, ReLU6. Offsets are in floats. */
+typedef struct plan_conv {
+    int kind, act;
+    uint32_t in_h, in_w, cin, out_h, out_w, cout, stride;
+    size_t w, gamma, beta;   /* offsets into the parameters (and gradients) */
+    size_t rmean, rvar;      /* offsets into the buffers */
+    size_t z;                /* training: arena offset of the stored pre-BN output (max batch) */
+    size_t stats;            /* training: arena offset of [mean | invstd], 2 * cout */
+    uint64_t macs, params;
+    char name[40];           /* torchvision prefix, e.g. "features.2.conv.1" */
+} plan_conv;
+
+typedef struct plan_block {
+    uint32_t cin, cout, hid, stride, in_h, in_w, out_h, out_w;
+    int residual, has_expand;
+    plan_conv expand, dw, project;
+    size_t out;              /* training: arena offset of the stored block output */
+} plan_block;
+
+typedef struct plan_tensor {
+    char name[48];
+    int32_t kind;            /* MNV2_TENSOR_* */
+    uint32_t ndim, dims[4];
+    size_t numel, off;       /* offset into params (PARAM) or buffers */
+    int decay;               /* weight decay applies by default */
+} plan_tensor;
+
+typedef struct mnv2_plan {
+    struct mnv2_config cfg;
+    size_t batch;                     /* max batch the arena is sized for */
+    uint32_t n_blocks;
+    plan_conv stem, head;
+    plan_block *blocks;
+    uint32_t fc_in, classes;
+    size_t fc_w, fc_b;
+    size_t n_params, n_buffers;
+    uint32_t n_tensors;
+    plan_tensor *tensors;
+    uint64_t macs;
+    /* Arena (floats). Training storage first (only in trainable models), then scratch. */
+    size_t input;                     /* training: copy of the input batch (stem weight gradient) */
+    size_t x0;                        /* training: stored stem activation (input of block 0) */
+    size_t pooled, mask, logits, probs;
+    size_t s1, s2, s3, g1, g2;        /* scratch: three hidden-size, two block-io-size */
+    size_t stat_tmp;                  /* scratch: 4 * max channels */
+    size_t arena_floats;
+    size_t max_c;
+    int trainable;
+} mnv2_plan;
+
+/* Build a plan for cfg at max batch cfg->max_batch; trainable selects the arena layout.
+ * Returns MNV2_OK or an error (message set). *out is freed with mnv2__plan_free. */
+int32_t mnv2__plan_create(const struct mnv2_config *cfg, int trainable, mnv2_plan **out);
+void mnv2__plan_free(mnv2_plan *p);
+/* Bytes mnv2_model_create allocates for this plan (model struct, plan, buffers, arena). */
+uint64_t mnv2__plan_bytes(const mnv2_plan *p);
+
+#endif
