@@ -21,12 +21,18 @@ void mnv2_gemm_nn_scalar(size_t m, size_t n, size_t k, const float *a, size_t ld
 void mnv2_gemm_nt_scalar(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb,
                          float *c, size_t ldc, int acc)
 {
+    /* Dot products along k, with eight partial sums (a fixed order the compiler can vectorize). */
     for (size_t i = 0; i < m; i++) {
         const float *ai = a + i * lda;
         for (size_t j = 0; j < n; j++) {
             const float *bj = b + j * ldb;
-            float s = 0.0f;
-            for (size_t p = 0; p < k; p++)
+            float part[8] = {0};
+            size_t p = 0;
+            for (; p + 8 <= k; p += 8)
+                for (size_t l = 0; l < 8; l++)
+                    part[l] += ai[p + l] * bj[p + l];
+            float s = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+            for (; p < k; p++)
                 s += ai[p] * bj[p];
             c[i * ldc + j] = acc ? c[i * ldc + j] + s : s;
         }

@@ -1,0 +1,153 @@
+/* Batch-norm semantics against their definitions (white-box: reads the plan and the arena).
+ * Training: normalise with the batch mean and biased variance; running statistics move by the
+ * Keras momentum m (running = m * running + (1 - m) * batch) using the unbiased variance, as
+ * PyTorch does. Inference: normalise with the running statistics. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "mnv2.h"
+#include "model.h"
+#include "plan.h"
+
+enum { B = 4, S = 8, CH = 3, K = 6 };
+
+static mnv2_model *small_model(double momentum)
+{
+    mnv2_config *c = NULL;
+    assert_int_equal(mnv2_config_create(MNV2_PRESET_REDUCED, &c), MNV2_OK);
+    const int32_t rows[][4] = {{2, 8, 1, 1}, {3, 16, 2, 2}};
+    assert_int_equal(mnv2_config_set_blocks(c, &rows[0][0], 2), MNV2_OK);
+    assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_INPUT_HEIGHT, S), MNV2_OK);
+    assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_INPUT_WIDTH, S), MNV2_OK);
+    assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_INPUT_CHANNELS, CH), MNV2_OK);
+    assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_HEAD_CHANNELS, 24), MNV2_OK);
+    assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_CLASSES, K), MNV2_OK);
+    assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_MAX_BATCH, B), MNV2_OK);
+    assert_int_equal(mnv2_config_set_float(c, MNV2_KEY_BN_MOMENTUM, momentum), MNV2_OK);
+    mnv2_model *m = NULL;
+    assert_int_equal(mnv2_model_create(c, &m), MNV2_OK);
+    mnv2_config_destroy(c);
+    return m;
+}
+
+static void fill(float *x, size_t n, uint64_t seed)
+{
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 6364136223846793005u + 1442695040888963407u;
+        x[i] = (float)((seed >> 40) * (1.0 / 16777216.0)) * 4.0f - 1.0f;
+    }
+}
+
+static void training_statistics(void **state)
+{
+    (void)state;
+    const double mom = 0.9;
+    mnv2_model *m = small_model(mom);
+    float x[B * S * S * CH];
+    fill(x, sizeof x / sizeof x[0], 1);
+    /* non-trivial running statistics before the update */
+    const plan_conv *c = &m->plan->stem;
+    for (uint32_t ch = 0; ch < c->cout; ch++) {
+        m->buffers[c->rmean + ch] = 0.5f + 0.1f * (float)ch;
+        m->buffers[c->rvar + ch] = 2.0f - 0.05f * (float)ch;
+        m->params[c->gamma + ch] = 1.0f + 0.1f * (float)ch;
+        m->params[c->beta + ch] = 0.2f * (float)ch - 1.0f;
+    }
+    float rm0[64], rv0[64];
+    memcpy(rm0, m->buffers + c->rmean, c->cout * sizeof(float));
+    memcpy(rv0, m->buffers + c->rvar, c->cout * sizeof(float));
+    assert_int_equal(mnv2_forward(m, x, sizeof x / sizeof x[0], B, MNV2_MODE_TRAIN, NULL, 0), MNV2_OK);
+    const size_t rows = (size_t)B * c->out_h * c->out_w;
+    const float *z = m->arena + c->z, *act = m->arena + m->plan->x0;
+    for (uint32_t ch = 0; ch < c->cout; ch++) {
+        double s = 0.0, ss = 0.0;
+        for (size_t r = 0; r < rows; r++)
+            s += z[r * c->cout + ch];
+        const double mean = s / (double)rows;
+        for (size_t r = 0; r < rows; r++)
+            ss += (z[r * c->cout + ch] - mean) * (z[r * c->cout + ch] - mean);
+        const double var = ss / (double)rows, unbiased = ss / (double)(rows - 1);
+        assert_true(fabs(m->buffers[c->rmean + ch] - (mom * rm0[ch] + (1.0 - mom) * mean)) < 1e-5);
+        assert_true(fabs(m->buffers[c->rvar + ch] - (mom * rv0[ch] + (1.0 - mom) * unbiased)) < 1e-5 * (1 + unbiased));
+        const double inv = 1.0 / sqrt(var + 1e-3);
+        for (size_t r = 0; r < rows; r++) {
+            double want = (z[r * c->cout + ch] - mean) * inv * m->params[c->gamma + ch] + m->params[c->beta + ch];
+            want = want < 0.0 ? 0.0 : want > 6.0 ? 6.0 : want;
+            assert_true(fabs(act[r * c->cout + ch] - want) < 1e-4);
+        }
+    }
+    mnv2_model_destroy(m);
+}
+
+/* With momentum 0 the running statistics become the batch's (variance unbiased); scaled back to
+ * the biased variance, an inference forward on the same batch must reproduce the training logits. */
+static void inference_uses_running_statistics(void **state)
+{
+    (void)state;
+    mnv2_model *m = small_model(0.0);
+    float x[B * S * S * CH], lt[B * K], li[B * K];
+    fill(x, sizeof x / sizeof x[0], 2);
+    assert_int_equal(mnv2_forward(m, x, sizeof x / sizeof x[0], B, MNV2_MODE_TRAIN, lt, B * K), MNV2_OK);
+    const mnv2_plan *p = m->plan;
+    const plan_conv *convs[3 * 8 + 2];
+    int n = 0;
+    convs[n++] = &p->stem;
+    for (uint32_t i = 0; i < p->n_blocks; i++) {
+        if (p->blocks[i].has_expand)
+            convs[n++] = &p->blocks[i].expand;
+        convs[n++] = &p->blocks[i].dw;
+        convs[n++] = &p->blocks[i].project;
+    }
+    convs[n++] = &p->head;
+    for (int i = 0; i < n; i++) {
+        const double rows = (double)B * convs[i]->out_h * convs[i]->out_w;
+        for (uint32_t ch = 0; ch < convs[i]->cout; ch++)
+            m->buffers[convs[i]->rvar + ch] *= (float)((rows - 1.0) / rows);
+    }
+    assert_int_equal(mnv2_forward(m, x, sizeof x / sizeof x[0], B, MNV2_MODE_INFER, li, B * K), MNV2_OK);
+    double worst = 0.0;
+    for (int i = 0; i < B * K; i++)
+        worst = fmax(worst, fabs(lt[i] - li[i]) / (1e-3 + fabs(lt[i])));
+    print_message("worst relative logit difference %.3g\n", worst);
+    assert_true(worst < 1e-3);
+    /* and a changed running mean changes the inference output */
+    m->buffers[p->head.rmean] += 1.0f;
+    assert_int_equal(mnv2_forward(m, x, sizeof x / sizeof x[0], B, MNV2_MODE_INFER, li, B * K), MNV2_OK);
+    worst = 0.0;
+    for (int i = 0; i < B * K; i++)
+        worst = fmax(worst, fabs(lt[i] - li[i]));
+    assert_true(worst > 1e-4);
+    mnv2_model_destroy(m);
+}
+
+static void torch_momentum_convention(void **state)
+{
+    (void)state;
+    mnv2_config *c = NULL;
+    assert_int_equal(mnv2_config_create(MNV2_PRESET_REDUCED, &c), MNV2_OK);
+    double v = 0.0;
+    assert_int_equal(mnv2_config_get_float(c, MNV2_KEY_BN_MOMENTUM, &v), MNV2_OK);
+    assert_true(v == 0.99);
+    assert_int_equal(mnv2_config_get_float(c, MNV2_KEY_BN_EPS, &v), MNV2_OK);
+    assert_true(v == 1e-3);
+    assert_int_equal(mnv2_config_set_float(c, MNV2_KEY_BN_MOMENTUM_TORCH, 0.1), MNV2_OK);
+    assert_int_equal(mnv2_config_get_float(c, MNV2_KEY_BN_MOMENTUM, &v), MNV2_OK);
+    assert_true(fabs(v - 0.9) < 1e-12);
+    mnv2_config_destroy(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(training_statistics),
+        cmocka_unit_test(inference_uses_running_statistics),
+        cmocka_unit_test(torch_momentum_convention),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
