@@ -118,13 +118,28 @@ static void fill_scalar(mnv2_kernels *k)
 #undef MNV2_KERNEL
 }
 
+/* Level l's table: scalar, then each level up to l that this build has, in order. */
 static void build_tables(void)
 {
-    const int cpu = mnv2_cpu_isa();
     for (int l = 0; l <= MNV2_ISA_NEON; l++) {
         fill_scalar(&tables[l]);
         table_level[l] = MNV2_ISA_SCALAR;
-        (void)cpu; /* SIMD levels are added here by the fast-kernels work. */
+#if defined(MNV2_HAVE_SSE41)
+        if (l >= MNV2_ISA_SSE41 && l <= MNV2_ISA_AVX512)
+            mnv2__fill_sse41(&tables[l]), table_level[l] = MNV2_ISA_SSE41;
+#endif
+#if defined(MNV2_HAVE_AVX2)
+        if (l >= MNV2_ISA_AVX2 && l <= MNV2_ISA_AVX512)
+            mnv2__fill_avx2(&tables[l]), table_level[l] = MNV2_ISA_AVX2;
+#endif
+#if defined(MNV2_HAVE_AVX512)
+        if (l == MNV2_ISA_AVX512)
+            mnv2__fill_avx512(&tables[l]), table_level[l] = MNV2_ISA_AVX512;
+#endif
+#if defined(MNV2_HAVE_NEON)
+        if (l == MNV2_ISA_NEON)
+            mnv2__fill_neon(&tables[l]), table_level[l] = MNV2_ISA_NEON;
+#endif
     }
 }
 
@@ -134,7 +149,8 @@ const mnv2_kernels *mnv2__kernels_for(int level, int *level_used)
     const int cpu = mnv2_cpu_isa();
     if (level < 0 || level > cpu)
         level = cpu;
-    if (level > MNV2_ISA_NEON)
+    /* On AArch64 the levels are scalar and NEON: an x86 level there means scalar. */
+    if (cpu == MNV2_ISA_NEON && level != MNV2_ISA_NEON)
         level = MNV2_ISA_SCALAR;
     if (level_used)
         *level_used = table_level[level];

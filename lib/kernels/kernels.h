@@ -23,11 +23,23 @@ enum { MNV2_N_KERNELS = 0
 #undef MNV2_KERNEL
 extern const char *const mnv2__kernel_names[MNV2_N_KERNELS];
 
-/* Prototypes of one ISA's kernels: mnv2_gemm_nn_scalar, mnv2_gemm_nn_avx2, ... An ISA may leave
- * out kernels it does not speed up; its fill function (cpu.c) names those it has. */
-#define MNV2_KERNEL(name, params) void mnv2_##name##_scalar params;
+/* Prototypes of every ISA's kernels: mnv2_gemm_nn_scalar, mnv2_gemm_nn_avx2, ... An ISA may leave
+ * out kernels it does not speed up: its fill function sets only the entries it has. */
+#define MNV2_KERNEL(name, params)                                                                  \
+    void mnv2_##name##_scalar params;                                                          \
+    void mnv2_##name##_sse41 params;                                                           \
+    void mnv2_##name##_avx2 params;                                                            \
+    void mnv2_##name##_avx512 params;                                                          \
+    void mnv2_##name##_neon params;
 #include "kernel_list.inc"
 #undef MNV2_KERNEL
+
+/* Each ISA's fill function (lib/kernels/<isa>/fill.c) overwrites the table entries that ISA
+ * speeds up. Built only where the compiler and the `simd` option allow (MNV2_HAVE_<ISA>). */
+void mnv2__fill_sse41(mnv2_kernels *k);
+void mnv2__fill_avx2(mnv2_kernels *k);
+void mnv2__fill_avx512(mnv2_kernels *k);
+void mnv2__fill_neon(mnv2_kernels *k);
 
 /* The table for an ISA level (an MNV2_ISA_* value at most what the CPU has). Never NULL:
  * levels above the CPU's are lowered. Thread-safe; tables are static and read-only. */

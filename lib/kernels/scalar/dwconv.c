@@ -83,3 +83,16 @@ void mnv2_dw3x3_bwd_filter_scalar(const float *in, size_t h, size_t w, size_t c,
             }
         }
 }
+
+void mnv2_dw3x3_fwd_bias_act_scalar(const float *in, size_t h, size_t w, size_t c, const float *wt, const float *bias,
+                                    float lo, float hi, float *out, size_t ho, size_t wo, size_t stride, size_t y0,
+                                    size_t y1)
+{
+    mnv2_dw3x3_fwd_scalar(in, h, w, c, wt, out, ho, wo, stride, y0, y1);
+    for (size_t y = y0; y < y1; y++)
+        for (size_t i = 0; i < wo * c; i++) {
+            float *o = out + y * wo * c + i;
+            const float v = *o + bias[i % c];
+            *o = v < lo ? lo : v > hi ? hi : v;
+        }
+}

@@ -57,3 +57,14 @@ void mnv2_gemm_tn_scalar(size_t m, size_t n, size_t k, const float *a, size_t ld
         }
     }
 }
+
+void mnv2_gemm_nn_bias_act_scalar(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b,
+                                  size_t ldb, float *c, size_t ldc, const float *bias, float lo, float hi)
+{
+    mnv2_gemm_nn_scalar(m, n, k, a, lda, b, ldb, c, ldc, 0);
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            const float v = c[i * ldc + j] + bias[j];
+            c[i * ldc + j] = v < lo ? lo : v > hi ? hi : v;
+        }
+}
