@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "layers.h"
+#include "parallel.h"
 
 /* dy holds the gradient w.r.t. the BN (+act) output, already masked by ReLU6. Accumulates the
  * gamma / beta gradients and writes dz, the gradient w.r.t. the conv output (dz may alias dy). */
@@ -13,16 +14,7 @@ static void bn_backward(struct mnv2_model *m, const plan_conv *c, const float *d
     const size_t C = c->cout, rows = batch * c->out_h * c->out_w;
     bn_tmp t = bn_scratch(m);
     const float *mean = arena(m, c->stats), *invstd = mean + C, *gamma = m->params + c->gamma;
-    for (size_t ch = 0; ch < C; ch++)
-        t.d1[ch] = t.d2[ch] = 0.0;
-    for (size_t r = 0; r < rows; r += MNV2_REDUCE_CHUNK) {
-        const size_t n = rows - r < MNV2_REDUCE_CHUNK ? rows - r : MNV2_REDUCE_CHUNK;
-        m->k->bn_bwd_reduce(dy + r * C, z + r * C, n, C, mean, t.f1, t.f2);
-        for (size_t ch = 0; ch < C; ch++) {
-            t.d1[ch] += t.f1[ch];
-            t.d2[ch] += t.f2[ch];
-        }
-    }
+    mnv2__par_channel_sums(m, z, dy, rows, C, mean, t.d1, t.d2);
     float *ggamma = m->grads + c->gamma, *gbeta = m->grads + c->beta;
     for (size_t ch = 0; ch < C; ch++) {
         const double is = invstd[ch], g = gamma[ch], n = (double)rows;
@@ -33,7 +25,7 @@ static void bn_backward(struct mnv2_model *m, const plan_conv *c, const float *d
         t.b[ch] = (float)b;
         t.k[ch] = (float)(-g * is * t.d1[ch] / n - b * mean[ch]);
     }
-    m->k->bn_bwd_apply(dy, z, rows, C, t.a, t.b, t.k, dz);
+    mnv2__par_bn_bwd_apply(m, dy, z, rows, C, t.a, t.b, t.k, dz);
 }
 
 /* Weight gradient of a conv (accumulated) and, if din, its input gradient (overwritten).
@@ -41,31 +33,24 @@ static void bn_backward(struct mnv2_model *m, const plan_conv *c, const float *d
 static void conv_backward(struct mnv2_model *m, const plan_conv *c, const float *in, const float *dz, float *din,
                           size_t batch)
 {
-    const mnv2_kernels *k = m->k;
     const float *w = m->params + c->w;
     float *gw = m->grads + c->w;
-    const size_t in_img = (size_t)c->in_h * c->in_w * c->cin, out_img = (size_t)c->out_h * c->out_w * c->cout;
     switch (c->kind) {
     case CONV_PW: {
         const size_t rows = batch * c->in_h * c->in_w;
-        k->gemm_tn(c->cin, c->cout, rows, in, c->cin, dz, c->cout, gw, c->cout, 1);
+        mnv2__par_gemm(m, GEMM_TN, c->cin, c->cout, rows, in, c->cin, dz, c->cout, gw, c->cout, 1, NULL, 0.0f, 0.0f);
         if (din)
-            k->gemm_nt(rows, c->cin, c->cout, dz, c->cout, w, c->cout, din, c->cin, 0);
+            mnv2__par_gemm(m, GEMM_NT, rows, c->cin, c->cout, dz, c->cout, w, c->cout, din, c->cin, 0, NULL, 0.0f, 0.0f);
         break;
     }
     case CONV_DW:
-        for (size_t b = 0; b < batch; b++) {
-            k->dw3x3_bwd_filter(in + b * in_img, c->in_h, c->in_w, c->cin, dz + b * out_img, c->out_h, c->out_w,
-                                c->stride, 0, c->out_h, gw);
-            if (din)
-                k->dw3x3_bwd_data(dz + b * out_img, c->out_h, c->out_w, c->cin, w, din + b * in_img, c->in_h,
-                                  c->in_w, c->stride, 0, c->in_h);
-        }
+        mnv2__par_dw_bwd_filter(m, batch, in, c->in_h, c->in_w, c->cin, dz, c->out_h, c->out_w, c->stride, gw);
+        if (din)
+            mnv2__par_dw_bwd_data(m, batch, dz, c->out_h, c->out_w, c->cin, w, din, c->in_h, c->in_w, c->stride);
         break;
     default: /* the stem: its input is the image, which needs no gradient */
-        for (size_t b = 0; b < batch; b++)
-            k->conv3x3_bwd_filter(in + b * in_img, c->in_h, c->in_w, c->cin, dz + b * out_img, c->out_h, c->out_w,
-                                  c->cout, c->stride, 0, c->out_h, gw);
+        mnv2__par_conv3x3_bwd_filter(m, batch, in, c->in_h, c->in_w, c->cin, dz, c->out_h, c->out_w, c->cout, c->stride,
+                                     gw);
         break;
     }
 }
@@ -80,7 +65,7 @@ static void recompute(struct mnv2_model *m, const plan_conv *c, float *dst, size
 static void act_bn_backward(struct mnv2_model *m, const plan_conv *c, float *g, const float *act_out, size_t batch)
 {
     if (c->act)
-        m->k->relu6_bwd(g, act_out, batch * c->out_h * c->out_w * c->cout);
+        mnv2__par_relu6_bwd(m, g, act_out, batch * c->out_h * c->out_w * c->cout);
     bn_backward(m, c, g, arena(m, c->z), g, batch);
 }
 
@@ -139,7 +124,7 @@ void mnv2__backward(struct mnv2_model *m, uint32_t batch)
             conv_backward(m, &blk->expand, x, s3, gnext, B);
         }
         if (blk->residual)
-            k->add(gnext, g, B * blk->out_h * blk->out_w * blk->cout);
+            mnv2__par_add(m, gnext, g, B * blk->out_h * blk->out_w * blk->cout);
         float *tmp = g;
         g = gnext;
         gnext = tmp;

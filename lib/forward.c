@@ -3,30 +3,27 @@
 #include <string.h>
 
 #include "layers.h"
+#include "parallel.h"
 
-void mnv2__conv(const struct mnv2_model *m, const plan_conv *c, const float *in, float *out, size_t batch)
+void mnv2__conv(struct mnv2_model *m, const plan_conv *c, const float *in, float *out, size_t batch)
 {
-    const mnv2_kernels *k = m->k;
     const float *w = m->params + c->w;
-    const size_t in_img = (size_t)c->in_h * c->in_w * c->cin, out_img = (size_t)c->out_h * c->out_w * c->cout;
     switch (c->kind) {
     case CONV_PW:
-        k->gemm_nn(batch * c->in_h * c->in_w, c->cout, c->cin, in, c->cin, w, c->cout, out, c->cout, 0);
+        mnv2__par_gemm(m, GEMM_NN, batch * c->in_h * c->in_w, c->cout, c->cin, in, c->cin, w, c->cout, out, c->cout, 0,
+                       NULL, 0.0f, 0.0f);
         break;
     case CONV_DW:
-        for (size_t b = 0; b < batch; b++)
-            k->dw3x3_fwd(in + b * in_img, c->in_h, c->in_w, c->cin, w, out + b * out_img, c->out_h, c->out_w,
-                         c->stride, 0, c->out_h);
+        mnv2__par_dw_fwd(m, batch, in, c->in_h, c->in_w, c->cin, w, NULL, 0.0f, 0.0f, out, c->out_h, c->out_w,
+                         c->stride);
         break;
     default:
-        for (size_t b = 0; b < batch; b++)
-            k->conv3x3_fwd(in + b * in_img, c->in_h, c->in_w, c->cin, w, out + b * out_img, c->out_h, c->out_w,
-                           c->cout, c->stride, 0, c->out_h);
+        mnv2__par_conv3x3_fwd(m, batch, in, c->in_h, c->in_w, c->cin, w, out, c->out_h, c->out_w, c->cout, c->stride);
         break;
     }
 }
 
-void mnv2__bn_act(const struct mnv2_model *m, const plan_conv *c, const float *z, float *y, size_t batch,
+void mnv2__bn_act(struct mnv2_model *m, const plan_conv *c, const float *z, float *y, size_t batch,
                   const float *stats)
 {
     const size_t C = c->cout;
@@ -45,7 +42,7 @@ void mnv2__bn_act(const struct mnv2_model *m, const plan_conv *c, const float *z
         t.b[ch] = beta[ch] - mean * t.a[ch];
     }
     const float lo = c->act ? 0.0f : -INFINITY, hi = c->act ? 6.0f : INFINITY;
-    m->k->bn_apply(z, batch * c->out_h * c->out_w, C, t.a, t.b, lo, hi, y);
+    mnv2__par_bn_apply(m, z, batch * c->out_h * c->out_w, C, t.a, t.b, lo, hi, y);
 }
 
 /* Batch statistics of z (training): mean and 1/sqrt(var + eps) into c->stats, running statistics
@@ -55,26 +52,10 @@ static void bn_batch_stats(struct mnv2_model *m, const plan_conv *c, const float
     const size_t C = c->cout, rows = batch * c->out_h * c->out_w;
     bn_tmp t = bn_scratch(m);
     float *mean = arena(m, c->stats), *invstd = mean + C;
+    mnv2__par_channel_sums(m, z, NULL, rows, C, NULL, t.d1, t.d2);
     for (size_t ch = 0; ch < C; ch++)
-        t.d1[ch] = t.d2[ch] = 0.0;
-    for (size_t r = 0; r < rows; r += MNV2_REDUCE_CHUNK) {
-        const size_t n = rows - r < MNV2_REDUCE_CHUNK ? rows - r : MNV2_REDUCE_CHUNK;
-        m->k->bn_moments(z + r * C, n, C, NULL, t.f1, t.f2);
-        for (size_t ch = 0; ch < C; ch++)
-            t.d1[ch] += t.f1[ch];
-    }
-    for (size_t ch = 0; ch < C; ch++) {
         mean[ch] = (float)(t.d1[ch] / (double)rows);
-        t.d1[ch] = 0.0;
-    }
-    for (size_t r = 0; r < rows; r += MNV2_REDUCE_CHUNK) {
-        const size_t n = rows - r < MNV2_REDUCE_CHUNK ? rows - r : MNV2_REDUCE_CHUNK;
-        m->k->bn_moments(z + r * C, n, C, mean, t.f1, t.f2);
-        for (size_t ch = 0; ch < C; ch++) {
-            t.d1[ch] += t.f1[ch];
-            t.d2[ch] += t.f2[ch];
-        }
-    }
+    mnv2__par_channel_sums(m, z, NULL, rows, C, mean, t.d1, t.d2);
     const double mom = m->cfg.bn_momentum, eps = m->cfg.bn_eps;
     float *rm = m->buffers + c->rmean, *rv = m->buffers + c->rvar;
     for (size_t ch = 0; ch < C; ch++) {
@@ -91,8 +72,37 @@ static void bn_batch_stats(struct mnv2_model *m, const plan_conv *c, const float
     }
 }
 
-/* conv -> BN -> act. Training: z is stored at c->z, batch statistics used. Inference: z is
- * written to out and normalised in place. */
+/* Inference weights: batch norm folded into each convolution (w * scale, beta - mean * scale),
+ * recomputed only after the parameters or running statistics change. */
+static void fold_conv(struct mnv2_model *m, const plan_conv *c)
+{
+    const size_t C = c->cout, wn = c->kind == CONV_DW ? 9 * C : c->kind == CONV_PW ? (size_t)c->cin * C : 9 * (size_t)c->cin * C;
+    const float *gamma = m->params + c->gamma, *beta = m->params + c->beta;
+    float *scale = m->fold + c->beta; /* scratch: the folded beta slot is written last */
+    for (size_t ch = 0; ch < C; ch++)
+        scale[ch] = (float)(gamma[ch] / sqrt((double)m->buffers[c->rvar + ch] + m->cfg.bn_eps));
+    for (size_t i = 0; i < wn; i++)
+        m->fold[c->w + i] = m->params[c->w + i] * scale[i % C];
+    for (size_t ch = 0; ch < C; ch++)
+        m->fold[c->gamma + ch] = beta[ch] - m->buffers[c->rmean + ch] * scale[ch];
+}
+
+static void fold_all(struct mnv2_model *m)
+{
+    const mnv2_plan *p = m->plan;
+    fold_conv(m, &p->stem);
+    for (uint32_t i = 0; i < p->n_blocks; i++) {
+        if (p->blocks[i].has_expand)
+            fold_conv(m, &p->blocks[i].expand);
+        fold_conv(m, &p->blocks[i].dw);
+        fold_conv(m, &p->blocks[i].project);
+    }
+    fold_conv(m, &p->head);
+    m->fold_valid = 1;
+}
+
+/* conv -> BN -> act. Training: z is stored at c->z, batch statistics used. Inference: folded
+ * weights, bias and activation in the kernel's epilogue (the stem: conv, then bias and clamp). */
 static void conv_bn(struct mnv2_model *m, const plan_conv *c, const float *in, float *out, size_t batch, int train)
 {
     if (train) {
@@ -100,9 +110,26 @@ static void conv_bn(struct mnv2_model *m, const plan_conv *c, const float *in, f
         mnv2__conv(m, c, in, z, batch);
         bn_batch_stats(m, c, z, batch);
         mnv2__bn_act(m, c, z, out, batch, arena(m, c->stats));
-    } else {
-        mnv2__conv(m, c, in, out, batch);
-        mnv2__bn_act(m, c, out, out, batch, NULL);
+        return;
+    }
+    const float lo = c->act ? 0.0f : -INFINITY, hi = c->act ? 6.0f : INFINITY;
+    const float *w = m->fold + c->w, *bias = m->fold + c->gamma;
+    switch (c->kind) {
+    case CONV_PW:
+        mnv2__par_gemm(m, GEMM_NN_BIAS_ACT, batch * c->in_h * c->in_w, c->cout, c->cin, in, c->cin, w, c->cout, out,
+                       c->cout, 0, bias, lo, hi);
+        break;
+    case CONV_DW:
+        mnv2__par_dw_fwd(m, batch, in, c->in_h, c->in_w, c->cin, w, bias, lo, hi, out, c->out_h, c->out_w, c->stride);
+        break;
+    default: {
+        mnv2__par_conv3x3_fwd(m, batch, in, c->in_h, c->in_w, c->cin, w, out, c->out_h, c->out_w, c->cout, c->stride);
+        bn_tmp t = bn_scratch(m);
+        for (size_t ch = 0; ch < c->cout; ch++)
+            t.a[ch] = 1.0f;
+        mnv2__par_bn_apply(m, out, batch * c->out_h * c->out_w, c->cout, t.a, bias, lo, hi, out);
+        break;
+    }
     }
 }
 
@@ -112,7 +139,10 @@ void mnv2__forward(struct mnv2_model *m, const float *images, uint32_t batch, in
     const size_t B = batch;
     float *x = train ? arena(m, p->x0) : arena(m, p->g1);
     float *spare = arena(m, p->g2);
+    if (!train && !m->fold_valid)
+        fold_all(m);
     if (train) {
+        m->fold_valid = 0; /* running statistics move */
         float *copy = arena(m, p->input);
         memcpy(copy, images, B * p->stem.in_h * p->stem.in_w * p->stem.cin * sizeof(float));
         images = copy;
@@ -130,7 +160,7 @@ void mnv2__forward(struct mnv2_model *m, const float *images, uint32_t batch, in
         conv_bn(m, &k->dw, a, h2, B, train);
         conv_bn(m, &k->project, h2, out, B, train);
         if (k->residual)
-            m->k->add(out, x, B * k->out_h * k->out_w * k->cout);
+            mnv2__par_add(m, out, x, B * k->out_h * k->out_w * k->cout);
         if (!train)
             spare = x;
         x = out;

@@ -34,9 +34,9 @@ static inline bn_tmp bn_scratch(const struct mnv2_model *m)
 }
 
 /* Convolution of a batch without BN: out = conv(in). */
-void mnv2__conv(const struct mnv2_model *m, const plan_conv *c, const float *in, float *out, size_t batch);
+void mnv2__conv(struct mnv2_model *m, const plan_conv *c, const float *in, float *out, size_t batch);
 /* y = act(scale * z + shift) with the BN's affine from stats (mean | invstd) or running statistics. */
-void mnv2__bn_act(const struct mnv2_model *m, const plan_conv *c, const float *z, float *y, size_t batch,
+void mnv2__bn_act(struct mnv2_model *m, const plan_conv *c, const float *z, float *y, size_t batch,
                   const float *stats);
 
 #endif

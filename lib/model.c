@@ -3,9 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal_error.h"
 #include "layers.h"
+#include "pool.h"
 
 uint64_t mnv2__hash64(uint64_t x)
 {
@@ -88,7 +90,7 @@ int32_t mnv2_model_create(const mnv2_config *cfg, mnv2_model **out)
     m->plan = p;
     m->k = mnv2__kernels_for((int)cfg->isa_max, &m->isa);
     const size_t P = p->n_params;
-    const size_t floats = p->arena_floats + P + p->n_buffers + (cfg->trainable ? 3 * P : 0);
+    const size_t floats = p->arena_floats + 2 * P + p->n_buffers + (cfg->trainable ? 3 * P : 0);
     if (floats > SIZE_MAX / sizeof(float) - MNV2__ALIGN ||
         !(m->block = aligned_alloc(MNV2__ALIGN, (floats * sizeof(float) + MNV2__ALIGN - 1) & ~(size_t)(MNV2__ALIGN - 1)))) {
         mnv2__plan_free(p);
@@ -100,12 +102,20 @@ int32_t mnv2_model_create(const mnv2_config *cfg, mnv2_model **out)
     memset(m->block, 0, floats * sizeof(float));
     m->arena = m->block;
     m->params = m->arena + p->arena_floats;
-    m->buffers = m->params + P;
+    m->fold = m->params + P;
+    m->buffers = m->fold + P;
     if (cfg->trainable) {
         m->grads = m->buffers + p->n_buffers;
         m->opt = m->grads + P;
     }
     init_weights(m);
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    const uint32_t threads = cfg->threads ? (uint32_t)cfg->threads : (uint32_t)(online > 0 ? online : 1);
+    st = mnv2__pool_create(threads, &m->pool);
+    if (st) {
+        mnv2_model_destroy(m);
+        return st;
+    }
     *out = m;
     return MNV2_OK;
 }
@@ -114,6 +124,7 @@ void mnv2_model_destroy(mnv2_model *m)
 {
     if (!m)
         return;
+    mnv2__pool_destroy(m->pool);
     free(m->block);
     mnv2__plan_free(m->plan);
     free(m);
@@ -395,6 +406,7 @@ int32_t mnv2_tensor_write(mnv2_model *m, uint32_t index, int32_t which, const fl
     if (!src)
         return mnv2__fail(MNV2_ERR_INVALID_ARGUMENT, "mnv2_tensor_write: src is NULL");
     memcpy(dst, src, (size_t)n * sizeof(float));
+    m->fold_valid = 0;
     return MNV2_OK;
 }
 
@@ -404,6 +416,7 @@ float *mnv2_parameters(mnv2_model *m, uint64_t *count)
         return NULL;
     if (count)
         *count = m->plan->n_params;
+    m->fold_valid = 0; /* the caller may write through the pointer */
     return m->params;
 }
 
@@ -422,6 +435,7 @@ float *mnv2_buffers(mnv2_model *m, uint64_t *count)
         return NULL;
     if (count)
         *count = m->plan->n_buffers;
+    m->fold_valid = 0;
     return m->buffers;
 }
 

@@ -10,14 +10,18 @@
 #define MNV2__ALIGN 64
 
 struct mnv2_plan;
+struct mnv2_pool;
 
 struct mnv2_model {
     struct mnv2_config cfg;          /* structural keys as created; training keys as currently set */
     struct mnv2_plan *plan;
     const mnv2_kernels *k;           /* shared, read-only */
     int isa;
+    struct mnv2_pool *pool;          /* worker threads, owned */
     void *block;                     /* the one allocation behind the float arrays below */
     float *params, *grads, *opt, *buffers, *arena;
+    float *fold;                     /* inference: BN folded into conv weights (same offsets as params) */
+    int fold_valid;                  /* fold matches params and buffers */
     uint64_t rng_state;              /* dropout stream position (counter) */
     /* State machine for misuse checks. */
     uint32_t fwd_batch;              /* batch of the last training forward; 0 = none pending */

@@ -55,6 +55,7 @@ static void apply(mnv2_model *m, float lr)
     memset(m->grads, 0, P * sizeof(float));
     m->cfg.train.step = step;
     m->have_grads = 0;
+    m->fold_valid = 0;
 }
 
 static int32_t step_check(mnv2_model *m, const char *fn)

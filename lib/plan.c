@@ -7,6 +7,7 @@
 #include "internal_error.h"
 #include "model.h"
 #include "plan.h"
+#include "layers.h"
 
 /* torchvision's _make_divisible(v, 8): round to the nearest multiple of 8, at least 8, and never
  * more than 10% below v. */
@@ -27,6 +28,7 @@ typedef struct builder {
     size_t arena;    /* training storage cursor */
     uint32_t cap_tensors;
     int32_t err;
+    size_t cpart, wpart; /* largest scratch each layer asks for */
 } builder;
 
 static void add_tensor(builder *b, const char *name, int32_t kind, uint32_t ndim, const uint32_t *dims, int decay)
@@ -106,6 +108,12 @@ static void plan_conv_layer(builder *b, plan_conv *c, int kind, int act, uint32_
         p->max_c = cout;
     if (cin > p->max_c)
         p->max_c = cin;
+    const size_t chunks = (p->batch * c->out_h * c->out_w + MNV2_REDUCE_CHUNK - 1) / MNV2_REDUCE_CHUNK;
+    if (chunks * 2 * cout > b->cpart)
+        b->cpart = chunks * 2 * cout;
+    const size_t wsize = kind == CONV_STEM ? 9 * (size_t)cin * cout : kind == CONV_DW ? 9 * (size_t)cout : 0;
+    if (wsize * p->batch > b->wpart)
+        b->wpart = wsize * p->batch;
     if (p->trainable) {
         c->z = b->arena;
         b->arena += align16(p->batch * c->out_h * c->out_w * cout);
@@ -137,7 +145,7 @@ int32_t mnv2__plan_create(const struct mnv2_config *cfg, int trainable, mnv2_pla
     p->n_blocks = n_blocks;
     p->trainable = trainable;
     p->batch = (size_t)cfg->max_batch;
-    builder b = {p, 0, cap, MNV2_OK};
+    builder b = {p, 0, cap, MNV2_OK, 0, 0};
     const double wm = cfg->width_mult;
     const size_t B = p->batch;
     char wname[64], bn[64], layer[48];
@@ -236,6 +244,8 @@ int32_t mnv2__plan_create(const struct mnv2_config *cfg, int trainable, mnv2_pla
     p->g1 = b.arena, b.arena += io_max;
     p->g2 = b.arena, b.arena += io_max;
     p->stat_tmp = b.arena, b.arena += align16(12 * p->max_c);
+    p->cpart = b.arena, b.arena += align16(b.cpart);
+    p->wpart = b.arena, b.arena += trainable ? align16(b.wpart) : 0;
     p->arena_floats = b.arena;
     if (b.err) {
         mnv2__plan_free(p);
@@ -256,7 +266,8 @@ void mnv2__plan_free(mnv2_plan *p)
 
 uint64_t mnv2__plan_bytes(const mnv2_plan *p)
 {
-    uint64_t floats = p->arena_floats + p->n_params + p->n_buffers;
+    /* arena, parameters, folded inference weights, buffers */
+    uint64_t floats = p->arena_floats + 2 * (uint64_t)p->n_params + p->n_buffers;
     if (p->trainable)
         floats += 3 * (uint64_t)p->n_params; /* gradients, two optimizer moments */
     return floats * sizeof(float) + MNV2__ALIGN + sizeof(struct mnv2_model) + sizeof(mnv2_plan) +

@@ -54,7 +54,9 @@ typedef struct mnv2_plan {
     size_t x0;                        /* training: stored stem activation (input of block 0) */
     size_t pooled, mask, logits, probs;
     size_t s1, s2, s3, g1, g2;        /* scratch: three hidden-size, two block-io-size */
-    size_t stat_tmp;                  /* scratch: 4 * max channels */
+    size_t stat_tmp;                  /* scratch: per-channel temporaries (12 * max channels) */
+    size_t cpart;                     /* scratch: per-chunk partial channel sums */
+    size_t wpart;                     /* training scratch: per-image partial weight gradients */
     size_t arena_floats;
     size_t max_c;
     int trainable;

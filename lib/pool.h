@@ -1,0 +1,18 @@
+/* Internal: the model's thread pool. The caller thread takes part; a pool of 1 runs inline. */
+#ifndef MNV2_POOL_H
+#define MNV2_POOL_H
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct mnv2_pool mnv2_pool;
+/* Runs item i of a parallel loop; which thread runs it must not change the result. */
+typedef void (*mnv2_task_fn)(void *ctx, size_t i);
+
+/* threads: total threads including the caller (>= 1). */
+int32_t mnv2__pool_create(uint32_t threads, mnv2_pool **out);
+void mnv2__pool_destroy(mnv2_pool *pool);
+/* Runs fn(ctx, i) for i in [0, n) across the pool and returns when all are done. */
+void mnv2__pool_run(mnv2_pool *pool, size_t n, mnv2_task_fn fn, void *ctx);
+uint32_t mnv2__pool_threads(const mnv2_pool *pool);
+
+#endif

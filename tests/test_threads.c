@@ -1,0 +1,92 @@
+/* Results are bit-identical whatever the thread count: training steps (forward, backward, Adam)
+ * and inference, at each ISA level this machine has. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "mnv2.h"
+
+enum { B = 5, S = 20, CH = 3, K = 7, STEPS = 2 };
+
+static void run(uint32_t threads, int32_t isa, float *params_out, uint64_t n_params, float *logits_out)
+{
+    mnv2_config *c = NULL;
+    assert_int_equal(mnv2_config_create(MNV2_PRESET_REDUCED, &c), MNV2_OK);
+    const int32_t rows[][4] = {{1, 16, 1, 1}, {6, 24, 2, 2}, {4, 40, 2, 2}};
+    assert_int_equal(mnv2_config_set_blocks(c, &rows[0][0], 3), MNV2_OK);
+    assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_INPUT_HEIGHT, S), MNV2_OK);
+    assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_INPUT_WIDTH, S + 3), MNV2_OK);
+    assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_CLASSES, K), MNV2_OK);
+    assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_MAX_BATCH, B), MNV2_OK);
+    assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_THREADS, threads), MNV2_OK);
+    assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_ISA_MAX, isa), MNV2_OK);
+    assert_int_equal(mnv2_config_set_float(c, MNV2_KEY_DROPOUT, 0.2), MNV2_OK);
+    mnv2_model *m = NULL;
+    assert_int_equal(mnv2_model_create(c, &m), MNV2_OK);
+    mnv2_config_destroy(c);
+    int64_t used = -1;
+    assert_int_equal(mnv2_model_get_int(m, MNV2_KEY_ISA, &used), MNV2_OK);
+    assert_true(used <= isa);
+    const size_t n = (size_t)B * S * (S + 3) * CH;
+    float *x = malloc(n * sizeof *x);
+    uint64_t s = 9;
+    for (size_t i = 0; i < n; i++) {
+        s = s * 6364136223846793005u + 1442695040888963407u;
+        x[i] = (float)((s >> 40) * (1.0 / 16777216.0)) * 2.0f - 1.0f;
+    }
+    int32_t y[B] = {0, 3, 6, 2, 5};
+    for (int step = 0; step < STEPS; step++) {
+        float loss;
+        assert_int_equal(mnv2_forward(m, x, n, B, MNV2_MODE_TRAIN, NULL, 0), MNV2_OK);
+        assert_int_equal(mnv2_backward(m, y, B, &loss), MNV2_OK);
+        assert_int_equal(mnv2_step(m), MNV2_OK);
+    }
+    assert_int_equal(mnv2_forward(m, x, n, B, MNV2_MODE_INFER, logits_out, B * K), MNV2_OK);
+    uint64_t count = 0;
+    const float *p = mnv2_parameters(m, &count);
+    assert_int_equal(count, n_params);
+    memcpy(params_out, p, count * sizeof(float));
+    free(x);
+    mnv2_model_destroy(m);
+}
+
+static void bit_identical_across_thread_counts(void **state)
+{
+    (void)state;
+    mnv2_config *c = NULL;
+    assert_int_equal(mnv2_config_create(MNV2_PRESET_REDUCED, &c), MNV2_OK);
+    const int32_t rows[][4] = {{1, 16, 1, 1}, {6, 24, 2, 2}, {4, 40, 2, 2}};
+    assert_int_equal(mnv2_config_set_blocks(c, &rows[0][0], 3), MNV2_OK);
+    assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_CLASSES, K), MNV2_OK);
+    uint64_t np = 0;
+    assert_int_equal(mnv2_config_stat(c, MNV2_STAT_PARAMS, 0, &np), MNV2_OK);
+    mnv2_config_destroy(c);
+    float *ref = malloc(np * sizeof *ref), *got = malloc(np * sizeof *got);
+    float lref[B * K], lgot[B * K];
+    const int32_t top = mnv2_cpu_isa();
+    for (int32_t isa = MNV2_ISA_SCALAR; isa <= top; isa++) {
+        if (top == MNV2_ISA_NEON && isa != MNV2_ISA_SCALAR && isa != MNV2_ISA_NEON)
+            continue;
+        run(1, isa, ref, np, lref);
+        for (uint32_t t = 2; t <= 4; t++) {
+            run(t, isa, got, np, lgot);
+            print_message("isa %s, %u threads vs 1\n", mnv2_isa_name(isa), (unsigned)t);
+            assert_memory_equal(ref, got, np * sizeof(float));
+            assert_memory_equal(lref, lgot, sizeof lref);
+        }
+    }
+    free(ref);
+    free(got);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(bit_identical_across_thread_counts),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
