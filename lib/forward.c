@@ -4,6 +4,7 @@
 
 #include "layers.h"
 #include "parallel.h"
+#include "pool.h"
 
 void mnv2__conv(struct mnv2_model *m, const plan_conv *c, const float *in, float *out, size_t batch)
 {
@@ -133,6 +134,54 @@ static void conv_bn(struct mnv2_model *m, const plan_conv *c, const float *in, f
     }
 }
 
+/* Inference of a block with an expansion, fused over bands of output rows: each task expands the
+ * input rows its band needs into a per-thread tile, runs the depthwise conv on the tile and
+ * projects (plus the residual) straight into the output, so the expanded tensor never leaves
+ * the cache.
+ * A band starting at output row oy0 > 0 reads expanded rows from s * (oy0 - 1): with the tile
+ * origin there, tile output row r' = 1 + (oy - oy0) reads tile rows s * r' + ky - 1 >= 0, exactly
+ * the rows the image's output row oy needs; row 0 of the output tile is unused. */
+typedef struct block_job {
+    const struct mnv2_model *m;
+    const plan_block *k;
+    const float *x;
+    float *out;
+    size_t bands;
+} block_job;
+
+static void block_task(void *ctx, size_t i, uint32_t thread)
+{
+    const block_job *j = ctx;
+    const plan_block *k = j->k;
+    const struct mnv2_model *m = j->m;
+    const mnv2_kernels *kr = m->k;
+    const size_t img = i / j->bands, band = i % j->bands, s = k->stride, W = k->in_w, Wo = k->out_w, hid = k->hid;
+    const size_t oy0 = band * k->band, oy1 = oy0 + k->band < k->out_h ? oy0 + k->band : k->out_h, n = oy1 - oy0;
+    const size_t origin = oy0 ? s * (oy0 - 1) : 0, r0 = oy0 ? 1 : 0;
+    size_t last = s * (oy1 - 1) + 2;
+    if (last > k->in_h)
+        last = k->in_h;
+    const size_t rows = last - origin;
+    float *E = m->arena + m->plan->tile + (size_t)thread * m->plan->tile_floats;
+    float *D = E + ((rows * W * hid + 15) & ~(size_t)15);
+    const float *x = j->x + img * k->in_h * W * k->cin;
+    float *out = j->out + img * k->out_h * Wo * k->cout;
+    kr->gemm_nn_bias_act(rows * W, hid, k->cin, x + origin * W * k->cin, k->cin, m->fold + k->expand.w, hid, E, hid,
+                         m->fold + k->expand.gamma, 0.0f, 6.0f);
+    kr->dw3x3_fwd_bias_act(E, rows, W, hid, m->fold + k->dw.w, m->fold + k->dw.gamma, 0.0f, 6.0f, D, n + r0, Wo, s, r0,
+                           r0 + n);
+    kr->gemm_nn_bias_act(n * Wo, k->cout, hid, D + r0 * Wo * hid, hid, m->fold + k->project.w, k->cout,
+                         out + oy0 * Wo * k->cout, k->cout, m->fold + k->project.gamma, -INFINITY, INFINITY);
+    if (k->residual)
+        kr->add(out + oy0 * Wo * k->cout, x + oy0 * W * k->cin, n * Wo * k->cout);
+}
+
+static void block_infer_fused(struct mnv2_model *m, const plan_block *k, const float *x, float *out, size_t batch)
+{
+    block_job j = {m, k, x, out, (k->out_h + k->band - 1) / k->band};
+    mnv2__pool_run(m->pool, batch * j.bands, block_task, &j);
+}
+
 void mnv2__forward(struct mnv2_model *m, const float *images, uint32_t batch, int train)
 {
     const mnv2_plan *p = m->plan;
@@ -152,6 +201,12 @@ void mnv2__forward(struct mnv2_model *m, const float *images, uint32_t batch, in
         const plan_block *k = &p->blocks[i];
         float *h1 = arena(m, p->s1), *h2 = arena(m, p->s2);
         float *out = train ? arena(m, k->out) : spare;
+        if (!train && k->has_expand) {
+            block_infer_fused(m, k, x, out, B);
+            spare = x;
+            x = out;
+            continue;
+        }
         const float *a = x;
         if (k->has_expand) {
             conv_bn(m, &k->expand, x, h1, B, train);

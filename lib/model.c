@@ -109,9 +109,7 @@ int32_t mnv2_model_create(const mnv2_config *cfg, mnv2_model **out)
         m->opt = m->grads + P;
     }
     init_weights(m);
-    long online = sysconf(_SC_NPROCESSORS_ONLN);
-    const uint32_t threads = cfg->threads ? (uint32_t)cfg->threads : (uint32_t)(online > 0 ? online : 1);
-    st = mnv2__pool_create(threads, &m->pool);
+    st = mnv2__pool_create(p->threads, &m->pool);
     if (st) {
         mnv2_model_destroy(m);
         return st;

@@ -1,4 +1,5 @@
 /* The kernels run across the model's threads (see parallel.h). */
+#include <stdint.h>
 #include <string.h>
 
 #include "layers.h"
@@ -27,7 +28,7 @@ typedef struct gemm_job {
     float lo, hi;
 } gemm_job;
 
-static void gemm_task(void *ctx, size_t i)
+static void gemm_task(void *ctx, size_t i, uint32_t thread)
 {
     const gemm_job *j = ctx;
     const mnv2_kernels *k = j->m->k;
@@ -72,7 +73,7 @@ typedef struct conv_job {
 
 enum { OP_DW_FWD, OP_DW_BWD_DATA, OP_CONV_FWD };
 
-static void conv_task(void *ctx, size_t i)
+static void conv_task(void *ctx, size_t i, uint32_t thread)
 {
     const conv_job *j = ctx;
     const mnv2_kernels *k = j->m->k;
@@ -137,7 +138,7 @@ typedef struct filter_job {
     float *partial;
 } filter_job;
 
-static void filter_task(void *ctx, size_t i)
+static void filter_task(void *ctx, size_t i, uint32_t thread)
 {
     const filter_job *j = ctx;
     float *p = j->partial + i * j->wsize;
@@ -180,7 +181,7 @@ typedef struct sums_job {
     float *partial; /* chunk i: [s1 | s2], 2c floats */
 } sums_job;
 
-static void sums_task(void *ctx, size_t i)
+static void sums_task(void *ctx, size_t i, uint32_t thread)
 {
     const sums_job *j = ctx;
     const size_t r0 = i * MNV2_REDUCE_CHUNK, n = j->rows - r0 < MNV2_REDUCE_CHUNK ? j->rows - r0 : MNV2_REDUCE_CHUNK;
@@ -219,7 +220,7 @@ typedef struct elt_job {
 
 enum { OP_BN_APPLY, OP_BN_BWD_APPLY, OP_RELU6_BWD, OP_ADD };
 
-static void elt_task(void *ctx, size_t i)
+static void elt_task(void *ctx, size_t i, uint32_t thread)
 {
     const elt_job *j = ctx;
     const mnv2_kernels *k = j->m->k;

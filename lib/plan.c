@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal_error.h"
 #include "model.h"
@@ -122,6 +123,17 @@ static void plan_conv_layer(builder *b, plan_conv *c, int kind, int act, uint32_
     }
 }
 
+uint32_t mnv2__plan_threads(const struct mnv2_config *cfg)
+{
+    if (cfg->threads > 0)
+        return (uint32_t)cfg->threads;
+    const long online = sysconf(_SC_NPROCESSORS_ONLN);
+    return online > 0 ? (uint32_t)online : 1;
+}
+
+/* Fused inference tiles: the expanded rows a band of output rows needs stay near this size. */
+#define MNV2_TILE_BUDGET (96 * 1024) /* floats */
+
 int32_t mnv2__plan_create(const struct mnv2_config *cfg, int trainable, mnv2_plan **out)
 {
     if (cfg->n_rows == 0 || cfg->n_rows > MNV2_MAX_BLOCK_ROWS)
@@ -164,6 +176,7 @@ int32_t mnv2__plan_create(const struct mnv2_config *cfg, int trainable, mnv2_pla
     size_t hid_max = io_max;
 
     uint32_t c = stem_c, h = p->stem.out_h, w = p->stem.out_w, bi = 0;
+    size_t tile_floats = 0;
     for (uint32_t r = 0; r < cfg->n_rows; r++) {
         const int32_t *row = cfg->rows[r];
         const uint32_t t = (row[0] != 1 && cfg->expansion) ? (uint32_t)cfg->expansion : (uint32_t)row[0];
@@ -193,6 +206,17 @@ int32_t mnv2__plan_create(const struct mnv2_config *cfg, int trainable, mnv2_pla
             snprintf(layer, sizeof layer, "features.%u.conv.%d", f, sub + 1);
             plan_conv_layer(&b, &k->project, CONV_PW, 0, k->dw.out_h, k->dw.out_w, k->hid, cout, 1, wname, bn, layer);
             k->out_h = k->dw.out_h, k->out_w = k->dw.out_w;
+            if (k->has_expand) {
+                /* A band of R output rows needs at most s * R + 2 expanded input rows. */
+                const size_t erow = (size_t)w * k->hid;
+                size_t R = erow * (2 * s + 2) > MNV2_TILE_BUDGET ? 1 : (MNV2_TILE_BUDGET / erow - 2) / s;
+                if (R > k->out_h)
+                    R = k->out_h;
+                k->band = (uint32_t)R;
+                const size_t tf = align16((s * R + 2) * erow) + align16((R + 1) * (size_t)k->out_w * k->hid);
+                if (tf > tile_floats)
+                    tile_floats = tf;
+            }
             if (trainable) {
                 k->out = b.arena;
                 b.arena += align16(B * k->out_h * k->out_w * cout);
@@ -246,6 +270,9 @@ int32_t mnv2__plan_create(const struct mnv2_config *cfg, int trainable, mnv2_pla
     p->stat_tmp = b.arena, b.arena += align16(12 * p->max_c);
     p->cpart = b.arena, b.arena += align16(b.cpart);
     p->wpart = b.arena, b.arena += trainable ? align16(b.wpart) : 0;
+    p->threads = mnv2__plan_threads(cfg);
+    p->tile_floats = tile_floats;
+    p->tile = b.arena, b.arena += p->threads * tile_floats;
     p->arena_floats = b.arena;
     if (b.err) {
         mnv2__plan_free(p);

@@ -24,6 +24,7 @@ typedef struct plan_conv {
 
 typedef struct plan_block {
     uint32_t cin, cout, hid, stride, in_h, in_w, out_h, out_w;
+    uint32_t band;           /* inference: output rows per fused expand -> dw -> project tile */
     int residual, has_expand;
     plan_conv expand, dw, project;
     size_t out;              /* training: arena offset of the stored block output */
@@ -57,6 +58,8 @@ typedef struct mnv2_plan {
     size_t stat_tmp;                  /* scratch: per-channel temporaries (12 * max channels) */
     size_t cpart;                     /* scratch: per-chunk partial channel sums */
     size_t wpart;                     /* training scratch: per-image partial weight gradients */
+    size_t tile, tile_floats;         /* inference: per-thread tiles of the fused blocks */
+    uint32_t threads;                 /* worker threads (MNV2_KEY_THREADS, 0 resolved) */
     size_t arena_floats;
     size_t max_c;
     int trainable;
@@ -68,5 +71,7 @@ int32_t mnv2__plan_create(const struct mnv2_config *cfg, int trainable, mnv2_pla
 void mnv2__plan_free(mnv2_plan *p);
 /* Bytes mnv2_model_create allocates for this plan (model struct, plan, buffers, arena). */
 uint64_t mnv2__plan_bytes(const mnv2_plan *p);
+/* The thread count a configuration asks for (0 = all online CPUs). */
+uint32_t mnv2__plan_threads(const struct mnv2_config *cfg);
 
 #endif

@@ -8,9 +8,15 @@
 #include "internal_error.h"
 #include "pool.h"
 
+struct worker_arg {
+    struct mnv2_pool *pool;
+    uint32_t thread;
+};
+
 struct mnv2_pool {
     uint32_t threads;
     pthread_t *workers;
+    struct worker_arg *args;
     pthread_mutex_t lock;
     pthread_cond_t wake, done;
     uint64_t generation;   /* bumped for each loop */
@@ -22,19 +28,21 @@ struct mnv2_pool {
     atomic_size_t next;
 };
 
-static void drain(mnv2_pool *p)
+static void drain(mnv2_pool *p, uint32_t thread)
 {
     for (;;) {
         const size_t i = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
         if (i >= p->n)
             break;
-        p->fn(p->ctx, i);
+        p->fn(p->ctx, i, thread);
     }
 }
 
 static void *worker(void *arg)
 {
-    mnv2_pool *p = arg;
+    struct worker_arg *w = arg;
+    mnv2_pool *p = w->pool;
+    const uint32_t thread = w->thread;
     uint64_t seen = 0;
     pthread_mutex_lock(&p->lock);
     for (;;) {
@@ -44,7 +52,7 @@ static void *worker(void *arg)
             break;
         seen = p->generation;
         pthread_mutex_unlock(&p->lock);
-        drain(p);
+        drain(p, thread);
         pthread_mutex_lock(&p->lock);
         if (--p->busy == 0)
             pthread_cond_signal(&p->done);
@@ -65,16 +73,21 @@ int32_t mnv2__pool_create(uint32_t threads, mnv2_pool **out)
     atomic_init(&p->next, 0);
     if (p->threads > 1) {
         p->workers = calloc(p->threads - 1, sizeof *p->workers);
-        if (!p->workers) {
+        p->args = calloc(p->threads - 1, sizeof *p->args);
+        if (!p->workers || !p->args) {
+            p->threads = 1;
             mnv2__pool_destroy(p);
             return mnv2__fail(MNV2_ERR_OUT_OF_MEMORY, "out of memory creating the thread pool");
         }
-        for (uint32_t i = 0; i + 1 < p->threads; i++)
-            if (pthread_create(&p->workers[i], NULL, worker, p)) {
+        for (uint32_t i = 0; i + 1 < p->threads; i++) {
+            p->args[i].pool = p;
+            p->args[i].thread = i + 1;
+            if (pthread_create(&p->workers[i], NULL, worker, &p->args[i])) {
                 p->threads = i + 1; /* the ones started are joined by destroy */
                 mnv2__pool_destroy(p);
                 return mnv2__fail(MNV2_ERR_THREAD, "cannot start worker thread %u", (unsigned)i + 1);
             }
+        }
     }
     *out = p;
     return MNV2_OK;
@@ -91,8 +104,9 @@ void mnv2__pool_destroy(mnv2_pool *p)
         pthread_mutex_unlock(&p->lock);
         for (uint32_t i = 0; i + 1 < p->threads; i++)
             pthread_join(p->workers[i], NULL);
-        free(p->workers);
     }
+    free(p->workers);
+    free(p->args);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->wake);
     pthread_cond_destroy(&p->done);
@@ -105,7 +119,7 @@ void mnv2__pool_run(mnv2_pool *p, size_t n, mnv2_task_fn fn, void *ctx)
 {
     if (p->threads == 1 || n == 1) {
         for (size_t i = 0; i < n; i++)
-            fn(ctx, i);
+            fn(ctx, i, 0);
         return;
     }
     pthread_mutex_lock(&p->lock);
@@ -117,7 +131,7 @@ void mnv2__pool_run(mnv2_pool *p, size_t n, mnv2_task_fn fn, void *ctx)
     p->generation++;
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
-    drain(p);
+    drain(p, 0);
     pthread_mutex_lock(&p->lock);
     while (p->busy)
         pthread_cond_wait(&p->done, &p->lock);

@@ -5,8 +5,9 @@
 #include <stdint.h>
 
 typedef struct mnv2_pool mnv2_pool;
-/* Runs item i of a parallel loop; which thread runs it must not change the result. */
-typedef void (*mnv2_task_fn)(void *ctx, size_t i);
+/* Runs item i of a parallel loop on thread `thread` (0 .. threads - 1, for per-thread scratch);
+ * which thread runs an item must not change the result. */
+typedef void (*mnv2_task_fn)(void *ctx, size_t i, uint32_t thread);
 
 /* threads: total threads including the caller (>= 1). */
 int32_t mnv2__pool_create(uint32_t threads, mnv2_pool **out);

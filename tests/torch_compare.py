@@ -16,7 +16,7 @@ except ImportError:
 
 lib = C.CDLL(sys.argv[1])
 S = int(sys.argv[2]) if len(sys.argv) > 2 else 64
-B, K = 3, 10
+B, K = int(sys.argv[3]) if len(sys.argv) > 3 else 3, 10
 I32, I64, F64, U32, U64 = C.c_int32, C.c_int64, C.c_double, C.c_uint32, C.c_uint64
 P, FP = C.c_void_p, C.POINTER(C.c_float)
 lib.mnv2_last_error.restype = C.c_char_p
@@ -78,12 +78,20 @@ expected = [k for k in sd if not k.endswith("num_batches_tracked")]
 assert sorted(expected) == sorted(t[1] for t in tensors), "tensor sets differ"
 
 x = torch.randn(B, 3, S, S)
-y = torch.tensor([1, 4, 7], dtype=torch.int32)
+y = torch.tensor([(3 * i + 1) % K for i in range(B)], dtype=torch.int32)
 xn = x.permute(0, 2, 3, 1).contiguous().numpy()
 logits = (C.c_float * (B * K))()
 ok(lib.mnv2_forward(model, xn.ctypes.data_as(FP), xn.size, B, 1, logits, B * K))
 loss = C.c_float()
 ok(lib.mnv2_backward(model, y.numpy().ctypes.data_as(C.POINTER(I32)), B, C.byref(loss)))
+
+# A float64 copy of the network gives the exact gradients both float32 implementations are
+# judged against: mnv2 passes a gradient check when its error is at most twice float32 PyTorch's
+# (or within the plain tolerance). Deep BN networks amplify float32 rounding in early layers.
+import copy
+net64 = copy.deepcopy(net).double().train()
+torch.nn.functional.cross_entropy(net64(x.double()), y.long()).backward()
+grads64 = {k: v.grad for k, v in net64.named_parameters()}
 
 net.train()
 opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-8)
@@ -120,7 +128,12 @@ for i, nm, kind, numel in tensors:
         ok(lib.mnv2_tensor_read(model, i, 1, buf, numel))
         want = to_mnv2(nm, params[nm].grad).contiguous().view(-1)
         # gradients are compared per tensor against that tensor's scale
-        worst_g = max(worst_g, check("grad " + nm, torch.tensor(list(buf)), want, 2e-3, gfloor))
+        ours = torch.tensor(list(buf), dtype=torch.float64)
+        exact = to_mnv2(nm, grads64[nm]).contiguous().view(-1)
+        e_ours, e_torch = rel(ours, exact, gfloor), rel(want.double(), exact, gfloor)
+        worst_g = max(worst_g, e_ours)
+        if e_ours > max(2e-3, 2.0 * e_torch):
+            fails.append(f"grad {nm}: error vs float64 {e_ours:.3g}, float32 PyTorch's {e_torch:.3g}")
     else:
         ok(lib.mnv2_tensor_read(model, i, 0, buf, numel))
         worst_b = max(worst_b, check("buffer " + nm, torch.tensor(list(buf)), buffers[nm].view(-1), 1e-4, 1e-3))
@@ -154,7 +167,7 @@ for i, nm, kind, numel in tensors:
     worst_p = max(worst_p, check("adam update " + nm, torch.tensor(list(buf)) - before,
                                  -1e-3 * g / (g.abs() + 1e-8), 1e-3))
 
-print(f"input {S}x{S}, batch {B}: train logits {r_logit:.2g}, loss {r_loss:.2g}, worst gradient {worst_g:.2g}, "
+print(f"input {S}x{S}, batch {B}: train logits {r_logit:.2g}, loss {r_loss:.2g}, worst gradient (vs float64) {worst_g:.2g}, "
       f"running stats {worst_b:.2g}, Adam update {worst_p:.2g}, eval logits {r_eval:.2g} (relative max errors)")
 for f in fails:
     print("FAIL", f)
