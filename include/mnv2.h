@@ -133,7 +133,7 @@ typedef struct mnv2_config mnv2_config;
 #define MNV2_KEY_DROPOUT 11          /**< float: dropout probability before the classifier, 0..<1. */
 #define MNV2_KEY_MAX_BATCH 12        /**< int: largest batch the model accepts; memory is sized for it. Default 32. */
 #define MNV2_KEY_SEED 13             /**< int: seed for initialization and dropout. Default 0. */
-#define MNV2_KEY_THREADS 14          /**< int: worker threads owned by the model; 0 = all online CPUs. Default 1. */
+#define MNV2_KEY_THREADS 14          /**< int: threads a model computes with, the calling thread included (it owns threads - 1 workers); 0 = all online CPUs. Default 1. Results are bit-identical whatever the count. */
 #define MNV2_KEY_ISA_MAX 15          /**< int: highest ISA level the model may use (an MNV2_ISA_* value); can only lower the detected level. Default: no limit. */
 #define MNV2_KEY_TRAINABLE 16        /**< int: 1 = allocate gradients, optimizer state and training activations (default); 0 = inference only. */
 #define MNV2_KEY_BN_MOMENTUM_TORCH 17 /**< float, alias: PyTorch's convention, running = (1 - m) * running + m * batch; sets #MNV2_KEY_BN_MOMENTUM to 1 - m. */
@@ -215,8 +215,8 @@ MNV2_API int32_t mnv2_config_get_blocks(const mnv2_config *cfg, int32_t *rows, u
 #define MNV2_STAT_PARAMS 1       /**< Trainable parameters (weights, BN gamma / beta, classifier bias). */
 #define MNV2_STAT_BUFFERS 2      /**< Non-trainable values (BN running mean and variance). */
 #define MNV2_STAT_MACS 3         /**< Multiply-accumulates of one forward pass per image (convolutions and classifier; depthwise counted as depthwise). */
-#define MNV2_STAT_INFER_BYTES 4  /**< Bytes mnv2_model_create() allocates for an inference-only model at the given batch. */
-#define MNV2_STAT_TRAIN_BYTES 5  /**< Bytes mnv2_model_create() allocates for a trainable model at the given batch. */
+#define MNV2_STAT_INFER_BYTES 4  /**< Bytes mnv2_model_create() allocates for an inference-only model at the given batch (all buffers; not the worker threads' stacks). */
+#define MNV2_STAT_TRAIN_BYTES 5  /**< Bytes mnv2_model_create() allocates for a trainable model at the given batch (all buffers; not the worker threads' stacks). */
 #define MNV2_STAT_TENSORS 6      /**< Number of named tensors (parameters and buffers). */
 #define MNV2_STAT_LAYERS 7       /**< Number of rows mnv2_config_layer_info() reports. */
 #define MNV2_STAT_BLOCKS 8       /**< Number of inverted-residual blocks. */
@@ -345,12 +345,16 @@ MNV2_API int32_t mnv2_tensor_read(const mnv2_model *model, uint32_t index, int32
 /** @brief Overwrite tensor @p index's values or gradient from @p src (@p n = numel). Same errors as mnv2_tensor_read(). */
 MNV2_API int32_t mnv2_tensor_write(mnv2_model *model, uint32_t index, int32_t which, const float *src, uint64_t n);
 /** @brief All trainable parameters as one contiguous array owned by the model (tensor order);
- *  @p count receives its length. Valid while the model lives. NULL on a NULL model. */
+ *  @p count receives its length. Valid while the model lives. NULL on a NULL model.
+ *  Inference uses weights with batch norm folded in, recomputed when the model knows the
+ *  parameters changed: a call of this function counts as such a change, so after writing
+ *  through the pointer, call it again (or any mutating call) before an inference forward. */
 MNV2_API float *mnv2_parameters(mnv2_model *model, uint64_t *count);
 /** @brief All gradients as one contiguous array laid out as mnv2_parameters(), so that a
  *  data-parallel allreduce is one call. NULL on a NULL or inference-only model. */
 MNV2_API float *mnv2_gradients(mnv2_model *model, uint64_t *count);
-/** @brief All BN running statistics as one contiguous array (tensor order). */
+/** @brief All BN running statistics as one contiguous array (tensor order); the same rule about
+ *  writes and inference as mnv2_parameters(). NULL on a NULL model. */
 MNV2_API float *mnv2_buffers(mnv2_model *model, uint64_t *count);
 /** @brief The optimizer's state as one contiguous array (Adam: first then second moments;
  *  SGD: momentum), for checkpoints. NULL on a NULL or inference-only model. */
