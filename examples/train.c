@@ -1,0 +1,402 @@
+/*
+ * mnv2-train: train MobileNetV2 on CIFAR-10, CIFAR-100 or an IDX dataset (MNIST, Fashion-MNIST)
+ * with the seed paper's recipe, with checkpoints, resume, a CSV log and an SVG plot.
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "svg.h"
+#include "traindata.h"
+#include "trainstate.h"
+
+typedef struct options {
+    const char *data, *model, *out, *resume, *checkpoint, *csv, *svg;
+    int32_t optimizer, threads;
+    uint32_t expansion;
+    double lr, weight_decay, width, bn_momentum;
+    char *owned[3]; /* default file names made from --out */
+} options;
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+static void usage(void)
+{
+    printf("usage: mnv2-train --data DIR [options]\n"
+           "Train MobileNetV2 (Adam, linear warm-up then cosine decay, random flip, standardisation).\n"
+           "  --data DIR          CIFAR-10 / CIFAR-100 binary or IDX (.gz or not) dataset directory\n"
+           "  --model M           reduced (32x32x3, default), standard (224x224x3) or a block table\n"
+           "                      t,c,n,s;t,c,n,s;... on the reduced preset\n"
+           "  --epochs N          epochs (30)\n"
+           "  --batch N           batch size (32)\n"
+           "  --lr X              maximum learning rate (0.001)\n"
+           "  --warmup N          warm-up epochs, from lr * 0.01 (5; at most --epochs)\n"
+           "  --optimizer O       adam (default), adamw or sgd\n"
+           "  --weight-decay X    weight decay (0)\n"
+           "  --expansion T       replace the blocks' expansion factor (0 = the table's)\n"
+           "  --width X           width multiplier (1)\n"
+           "  --bn-momentum X     batch-norm momentum, Keras convention (0.99)\n"
+           "  --crop-pad P        random crop after padding by P pixels (0; 4 is usual for CIFAR)\n"
+           "  --no-flip           no random horizontal flip\n"
+           "  --limit N           train on the first N training images only\n"
+           "  --test-limit N      test on the first N test images only\n"
+           "  --threads N         worker threads (0 = all cores, default)\n"
+           "  --seed N            seed of initialisation, shuffling and augmentation (0)\n"
+           "  --out FILE          the trained model (model.mnv2)\n"
+           "  --checkpoint FILE   checkpoint, written every epoch and on Ctrl-C (OUT.ckpt)\n"
+           "  --resume FILE       continue from a checkpoint (its settings win over the options above)\n"
+           "  --csv FILE          per-epoch log (OUT.csv)\n"
+           "  --svg FILE          loss and accuracy plot (OUT.svg)\n"
+           "  --help, --version\n"
+           "OUT is --out without a .mnv2 extension.\n");
+}
+
+static int32_t parse_optimizer(const char *s)
+{
+    if (strcmp(s, "adam") == 0)
+        return MNV2_OPTIMIZER_ADAM;
+    if (strcmp(s, "adamw") == 0)
+        return MNV2_OPTIMIZER_ADAMW;
+    if (strcmp(s, "sgd") == 0)
+        return MNV2_OPTIMIZER_SGD;
+    ex_die("--optimizer: expected adam, adamw or sgd, got '%s'", s);
+}
+
+/* Fail now rather than after an epoch when an output file's directory is not writable. */
+static void check_dir(const char *path)
+{
+    char *dir = ex_concat(path, "");
+    char *slash = strrchr(dir, '/');
+    const char *d = slash ? (slash == dir ? "/" : (*slash = '\0', dir)) : ".";
+    if (access(d, W_OK | X_OK) != 0)
+        ex_die("%s: cannot write into %s: %s", path, d, strerror(errno));
+    free(dir);
+}
+
+static void parse_args(int argc, char **argv, options *o, train_state *st)
+{
+    const char *v;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0) {
+            usage();
+            exit(0);
+        } else if (strcmp(a, "--version") == 0) {
+            printf("mnv2-train (mnv2 %s)\n", mnv2_version_string());
+            exit(0);
+        } else if (strcmp(a, "--no-flip") == 0) {
+            st->flip = 0;
+        } else if (ex_opt(argc, argv, &i, "--data", &v)) {
+            o->data = v;
+        } else if (ex_opt(argc, argv, &i, "--model", &v)) {
+            o->model = v;
+        } else if (ex_opt(argc, argv, &i, "--epochs", &v)) {
+            st->epochs = ex_parse_u32(a, v, 1, 100000);
+        } else if (ex_opt(argc, argv, &i, "--batch", &v)) {
+            st->batch = ex_parse_u32(a, v, 1, 65536);
+        } else if (ex_opt(argc, argv, &i, "--lr", &v)) {
+            o->lr = ex_parse_double(a, v, 1e-12, 100);
+        } else if (ex_opt(argc, argv, &i, "--warmup", &v)) {
+            st->warmup = ex_parse_u32(a, v, 0, 100000);
+        } else if (ex_opt(argc, argv, &i, "--optimizer", &v)) {
+            o->optimizer = parse_optimizer(v);
+        } else if (ex_opt(argc, argv, &i, "--weight-decay", &v)) {
+            o->weight_decay = ex_parse_double(a, v, 0, 10);
+        } else if (ex_opt(argc, argv, &i, "--expansion", &v)) {
+            o->expansion = ex_parse_u32(a, v, 0, 64);
+        } else if (ex_opt(argc, argv, &i, "--width", &v)) {
+            o->width = ex_parse_double(a, v, 0.05, 4);
+        } else if (ex_opt(argc, argv, &i, "--bn-momentum", &v)) {
+            o->bn_momentum = ex_parse_double(a, v, 0, 0.9999);
+        } else if (ex_opt(argc, argv, &i, "--crop-pad", &v)) {
+            st->crop_pad = ex_parse_u32(a, v, 0, 64);
+        } else if (ex_opt(argc, argv, &i, "--limit", &v)) {
+            st->limit = ex_parse_u32(a, v, 1, UINT32_MAX);
+        } else if (ex_opt(argc, argv, &i, "--test-limit", &v)) {
+            st->test_limit = ex_parse_u32(a, v, 1, UINT32_MAX);
+        } else if (ex_opt(argc, argv, &i, "--threads", &v)) {
+            o->threads = (int32_t)ex_parse_u32(a, v, 0, 4096);
+        } else if (ex_opt(argc, argv, &i, "--seed", &v)) {
+            st->seed = ex_parse_u32(a, v, 0, UINT32_MAX);
+        } else if (ex_opt(argc, argv, &i, "--out", &v)) {
+            o->out = v;
+        } else if (ex_opt(argc, argv, &i, "--resume", &v)) {
+            o->resume = v;
+        } else if (ex_opt(argc, argv, &i, "--checkpoint", &v)) {
+            o->checkpoint = v;
+        } else if (ex_opt(argc, argv, &i, "--csv", &v)) {
+            o->csv = v;
+        } else if (ex_opt(argc, argv, &i, "--svg", &v)) {
+            o->svg = v;
+        } else {
+            ex_die("unknown argument '%s' (see --help)", a);
+        }
+    }
+    if (!o->data)
+        ex_die("no dataset given: use --data DIR (see --help)");
+    mnv2_config *cfg = ex_config_for(o->model);
+    if (!cfg)
+        ex_die("--model: expected reduced, standard or t,c,n,s;..., got '%s'", o->model);
+    mnv2_config_destroy(cfg);
+    size_t n = strlen(o->out);
+    char *stem = ex_concat(o->out, "");
+    if (n > 5 && strcmp(stem + n - 5, ".mnv2") == 0)
+        stem[n - 5] = '\0';
+    if (!o->checkpoint)
+        o->checkpoint = o->owned[0] = ex_concat(stem, ".ckpt");
+    if (!o->csv)
+        o->csv = o->owned[1] = ex_concat(stem, ".csv");
+    if (!o->svg)
+        o->svg = o->owned[2] = ex_concat(stem, ".svg");
+    free(stem);
+    const char *outputs[] = {o->out, o->checkpoint, o->csv, o->svg};
+    for (int k = 0; k < 4; k++)
+        check_dir(outputs[k]);
+}
+
+/* A new trainable model from the options, for @p classes classes. */
+static mnv2_model *create_model(const options *o, const train_state *st, uint32_t classes)
+{
+    mnv2_config *cfg = ex_config_for(o->model);
+    struct {
+        int32_t key;
+        int64_t value;
+    } ints[] = {{MNV2_KEY_CLASSES, classes},     {MNV2_KEY_MAX_BATCH, st->batch},   {MNV2_KEY_SEED, (int64_t)st->seed},
+                {MNV2_KEY_THREADS, o->threads},  {MNV2_KEY_EXPANSION, o->expansion}, {MNV2_KEY_OPTIMIZER, o->optimizer},
+                {MNV2_KEY_LR_SCHEDULE, MNV2_SCHEDULE_WARMUP_COSINE}};
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+        ex_check(mnv2_config_set_int(cfg, ints[i].key, ints[i].value), "configuring the model (key %d)",
+                 (int)ints[i].key);
+    ex_check(mnv2_config_set_float(cfg, MNV2_KEY_LR, o->lr), "--lr");
+    ex_check(mnv2_config_set_float(cfg, MNV2_KEY_WEIGHT_DECAY, o->weight_decay), "--weight-decay");
+    ex_check(mnv2_config_set_float(cfg, MNV2_KEY_WIDTH_MULT, o->width), "--width");
+    ex_check(mnv2_config_set_float(cfg, MNV2_KEY_BN_MOMENTUM, o->bn_momentum), "--bn-momentum");
+    mnv2_model *model;
+    ex_check(mnv2_model_create(cfg, &model), "creating the model");
+    mnv2_config_destroy(cfg);
+    return model;
+}
+
+static int64_t model_int(const mnv2_model *m, int32_t key)
+{
+    int64_t v;
+    ex_check(mnv2_model_get_int(m, key, &v), "reading model key %d", (int)key);
+    return v;
+}
+
+static void write_checkpoint(mnv2_model *model, const mnv2_batch_iter *it, const train_state *st,
+                             const train_data *td, const char *path)
+{
+    size_t size;
+    char *blob = train_state_save(st, &size);
+    ex_check(mnv2_checkpoint_save(model, it, blob, size, td->names, td->classes, path), "writing checkpoint");
+    free(blob);
+}
+
+static void write_logs(const train_state *st, const options *o)
+{
+    if (train_state_csv(st, o->csv) != 0)
+        ex_die("writing %s: %s", o->csv, strerror(errno));
+    char title[512];
+    snprintf(title, sizeof title, "mnv2-train: %s, %u of %u epochs", o->out, st->done, st->epochs);
+    if (ex_svg_write(o->svg, st->hist, st->done, title) != 0)
+        ex_die("writing %s: %s", o->svg, strerror(errno));
+}
+
+/* The live progress line (terminals only). */
+static void progress(uint32_t epoch, uint32_t epochs, uint64_t step, uint64_t steps, const train_state *st)
+{
+    static double last;
+    double now = ex_now();
+    if (now - last < 0.25 && step != steps)
+        return;
+    last = now;
+    double rate = st->train_seconds > 0 ? st->seen / st->train_seconds : 0;
+    double eta = rate > 0 ? (double)(steps - step) * st->batch / rate : 0;
+    fprintf(stderr, "\r\033[Kepoch %u/%u  step %llu/%llu  %.0f img/s  loss %.4f  ETA %d:%02d", epoch, epochs,
+            (unsigned long long)step, (unsigned long long)steps, rate, st->seen ? st->loss_sum / st->seen : 0.0,
+            (int)(eta / 60), (int)eta % 60);
+}
+
+static uint32_t count_correct(const float *logits, const int32_t *labels, uint32_t b, uint32_t classes)
+{
+    uint32_t correct = 0;
+    for (uint32_t i = 0; i < b; i++) {
+        const float *l = logits + (size_t)i * classes;
+        uint32_t best = 0;
+        for (uint32_t c = 1; c < classes; c++)
+            best = l[c] > l[best] ? c : best;
+        correct += (int32_t)best == labels[i];
+    }
+    return correct;
+}
+
+int main(int argc, char **argv)
+{
+    ex_set_prog("mnv2-train");
+    options o = {.model = "reduced", .out = "model.mnv2", .optimizer = MNV2_OPTIMIZER_ADAM, .lr = 1e-3, .width = 1,
+                 .bn_momentum = 0.99};
+    train_state st = {.epochs = 30, .batch = 32, .warmup = 5, .flip = 1};
+    parse_args(argc, argv, &o, &st);
+
+    mnv2_model *model;
+    mnv2_file_info *info = NULL;
+    if (o.resume) {
+        mnv2_load_options lo;
+        mnv2_load_options_default(&lo);
+        lo.threads = o.threads;
+        ex_check(mnv2_checkpoint_load(o.resume, &lo, &model, &info), "resuming");
+        const void *blob;
+        uint64_t size;
+        ex_check(mnv2_file_info_blob(info, &blob, &size), "resuming from %s", o.resume);
+        train_state_load(&st, blob, size, o.resume);
+    } else {
+        train_state_alloc(&st);
+    }
+    st.warmup = st.warmup < st.epochs ? st.warmup : st.epochs;
+
+    train_data td;
+    train_data_open(&td, o.data, st.limit, st.test_limit);
+    if (!o.resume)
+        model = create_model(&o, &st, td.classes);
+    if (o.resume && (uint32_t)model_int(model, MNV2_KEY_CLASSES) != td.classes)
+        ex_die("%s has %u classes, the dataset %u", o.resume, (unsigned)model_int(model, MNV2_KEY_CLASSES),
+               (unsigned)td.classes);
+    uint32_t h = (uint32_t)model_int(model, MNV2_KEY_INPUT_HEIGHT), w = (uint32_t)model_int(model, MNV2_KEY_INPUT_WIDTH);
+    uint32_t c = (uint32_t)model_int(model, MNV2_KEY_INPUT_CHANNELS), classes = td.classes;
+
+    /* Standardisation from the training images, the batch iterator and the schedule. */
+    ex_norm norm;
+    train_data_norm(&td, c, &norm);
+    mnv2_batch_options bo;
+    mnv2_batch_options_default(&bo);
+    bo.batch = st.batch;
+    bo.height = h, bo.width = w, bo.channels = c;
+    bo.drop_last = td.train_count >= st.batch;
+    bo.flip = st.flip;
+    bo.pad_crop = st.crop_pad;
+    bo.norm = norm.n == 1 ? MNV2_NORM_GLOBAL : MNV2_NORM_CHANNEL;
+    bo.seed = st.seed;
+    bo.mean = norm.mean, bo.std = norm.std;
+    mnv2_batch_iter *it;
+    ex_check(mnv2_batch_iter_create(td.train, &bo, &it), "creating the batch iterator");
+    uint64_t steps, seed, epoch, position;
+    ex_check(mnv2_batch_iter_info(it, &steps, NULL, NULL, NULL), "batch iterator");
+    if (o.resume) {
+        ex_check(mnv2_file_info_iter_state(info, &seed, &epoch, &position), "resuming from %s", o.resume);
+        ex_check(mnv2_batch_iter_set_state(it, seed, epoch, position), "resuming from %s", o.resume);
+        if (epoch != st.done)
+            ex_die("%s: inconsistent checkpoint (iterator at epoch %llu, %u epochs logged)", o.resume,
+                   (unsigned long long)epoch, st.done);
+        if (st.done == st.epochs)
+            printf("resuming from %s: all %u epochs are done\n", o.resume, st.epochs);
+        else
+            printf("resuming from %s: epoch %u/%u, optimizer step %lld\n", o.resume, st.done + 1, st.epochs,
+                   (long long)model_int(model, MNV2_KEY_STEP));
+    } else {
+        ex_check(mnv2_model_set_int(model, MNV2_KEY_TOTAL_STEPS, (int64_t)(steps * st.epochs)), "total steps");
+        ex_check(mnv2_model_set_int(model, MNV2_KEY_WARMUP_STEPS, (int64_t)(steps * st.warmup)), "warm-up steps");
+    }
+    mnv2_file_info_destroy(info);
+    printf("training on %u images (%ux%ux%u, %u classes), testing on %u; model %ux%ux%u, %llu batches of %u per epoch\n",
+           td.train_count, td.height, td.width, td.channels, classes, td.test_count, h, w, c,
+           (unsigned long long)steps, st.batch);
+    fflush(stdout);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = (int)SA_RESETHAND; /* a second Ctrl-C ends the program at once */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    size_t n_x = (size_t)st.batch * h * w * c;
+    float *x = malloc(n_x * sizeof *x), *logits = malloc((size_t)st.batch * classes * sizeof *logits);
+    int32_t *y = malloc(st.batch * sizeof *y);
+    if (!x || !logits || !y)
+        ex_die("out of memory");
+    int tty = isatty(fileno(stderr));
+    mnv2_batch_options eo = bo;
+    eo.shuffle = 0, eo.flip = 0, eo.pad_crop = 0, eo.drop_last = 0;
+
+    for (uint32_t e = st.done; e < st.epochs && !stop_signal; e++) {
+        ex_check(mnv2_batch_iter_get_state(it, NULL, NULL, &position), "batch iterator");
+        for (uint64_t step = position / st.batch;;) {
+            uint32_t b;
+            if (stop_signal)
+                break;
+            double t0 = ex_now();
+            ex_check(mnv2_batch_next(it, x, n_x, y, st.batch, &b), "reading a batch");
+            if (b == 0)
+                break;
+            float loss;
+            ex_check(mnv2_forward(model, x, (size_t)b * h * w * c, b, MNV2_MODE_TRAIN, logits, (size_t)b * classes),
+                     "forward");
+            ex_check(mnv2_backward(model, y, b, &loss), "backward");
+            if (!isfinite(loss))
+                ex_die("the loss is %f at step %lld: try a lower --lr", loss, (long long)model_int(model, MNV2_KEY_STEP));
+            ex_check(mnv2_step(model), "optimizer step");
+            st.loss_sum += (double)loss * b;
+            st.correct += count_correct(logits, y, b, classes);
+            st.seen += b;
+            st.train_seconds += ex_now() - t0;
+            if (tty)
+                progress(e + 1, st.epochs, ++step, steps, &st);
+        }
+        if (stop_signal)
+            break;
+        /* The epoch is over: test, log, checkpoint. */
+        if (tty)
+            fprintf(stderr, "\r\033[Kepoch %u/%u  testing on %u images...", e + 1, st.epochs, td.test_count);
+        double t0 = ex_now(), test_loss, top1;
+        ex_check(mnv2_evaluate(model, td.test, &eo, &test_loss, &top1, NULL), "evaluating");
+        st.eval_seconds += ex_now() - t0;
+        float lr = 0;
+        ex_check(mnv2_schedule_lr(model, model_int(model, MNV2_KEY_STEP) - 1, &lr), "learning rate");
+        ex_epoch *r = &st.hist[st.done++];
+        *r = (ex_epoch){st.loss_sum / st.seen, 100 * st.correct / st.seen, test_loss, 100 * top1, lr,
+                        st.train_seconds + st.eval_seconds};
+        double rate = st.seen / st.train_seconds;
+        st.loss_sum = st.correct = st.seen = st.train_seconds = st.eval_seconds = 0;
+        write_checkpoint(model, it, &st, &td, o.checkpoint);
+        write_logs(&st, &o);
+        if (tty)
+            fprintf(stderr, "\r\033[K");
+        printf("epoch %u/%u: train loss %.3f acc %.2f%% | test loss %.3f acc %.2f%% | %.0f img/s %.0f s\n", e + 1,
+               st.epochs, r->train_loss, r->train_acc, r->test_loss, r->test_acc, rate, r->seconds);
+        fflush(stdout);
+    }
+    if (stop_signal) {
+        if (tty)
+            fprintf(stderr, "\r\033[K");
+        write_checkpoint(model, it, &st, &td, o.checkpoint);
+        fprintf(stderr, "%s: interrupted: checkpoint written to %s (continue with --resume %s)\n", ex_prog(),
+                o.checkpoint, o.checkpoint);
+        return 128 + stop_signal;
+    }
+    write_logs(&st, &o);
+    ex_model_save(model, td.names, td.classes, &norm, o.out);
+    printf("model:      %s\ncheckpoint: %s\nlog:        %s\nplot:       %s\n", o.out, o.checkpoint, o.csv, o.svg);
+
+    free(x), free(logits), free(y), free(st.hist);
+    free(o.owned[0]), free(o.owned[1]), free(o.owned[2]);
+    mnv2_batch_iter_destroy(it);
+    mnv2_model_destroy(model);
+    train_data_close(&td);
+    return 0;
+}
