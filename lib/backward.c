@@ -29,7 +29,8 @@ static void bn_backward(struct mnv2_model *m, const plan_conv *c, const float *d
 }
 
 /* Weight gradient of a conv (accumulated) and, if din, its input gradient (overwritten).
- * in is the conv's input activation, dz the gradient w.r.t. its output. */
+ * in is the conv's input activation, dz the gradient w.r.t. its output. The weight gradient is
+ * complete before din is written, so din may alias in. */
 static void conv_backward(struct mnv2_model *m, const plan_conv *c, const float *in, const float *dz, float *din,
                           size_t batch)
 {
@@ -75,13 +76,14 @@ void mnv2__backward(struct mnv2_model *m, uint32_t batch)
     const mnv2_kernels *k = m->k;
     const size_t B = batch, C = p->fc_in, K = p->classes;
     const float *dlogits = arena(m, p->probs), *pooled = arena(m, p->pooled);
-    float *s1 = arena(m, p->s1), *s2 = arena(m, p->s2), *s3 = arena(m, p->s3);
+    float *s1 = arena(m, p->s1), *s2 = arena(m, p->s2);
+    float *g = arena(m, p->g1), *gnext = arena(m, p->g2);
 
     /* Classifier. */
     k->gemm_tn(C, K, B, pooled, C, dlogits, K, m->grads + p->fc_w, K, 1);
     for (size_t b = 0; b < B; b++)
         k->add(m->grads + p->fc_b, dlogits + b * K, K);
-    float *dpool = s3;
+    float *dpool = gnext; /* free until the first block */
     k->gemm_nt(B, C, K, dlogits, K, m->params + p->fc_w, K, dpool, C, 0);
     if (m->cfg.dropout > 0.0) {
         const float *mask = arena(m, p->mask);
@@ -98,30 +100,29 @@ void mnv2__backward(struct mnv2_model *m, uint32_t batch)
     recompute(m, hc, s1, B);
     act_bn_backward(m, hc, s2, s1, B);
     const float *last = p->n_blocks ? arena(m, p->blocks[p->n_blocks - 1].out) : arena(m, p->x0);
-    float *g = arena(m, p->g1), *gnext = arena(m, p->g2);
     conv_backward(m, hc, last, s2, g, B);
 
     /* Blocks, last to first. g: gradient w.r.t. the block output. */
     for (uint32_t i = p->n_blocks; i-- > 0;) {
         const plan_block *blk = &p->blocks[i];
         const float *x = i ? arena(m, p->blocks[i - 1].out) : arena(m, p->x0);
-        /* Project: no activation. */
-        memcpy(s3, g, B * blk->out_h * blk->out_w * blk->cout * sizeof(float));
-        bn_backward(m, &blk->project, s3, arena(m, blk->project.z), s3, B);
+        /* Project (no activation): its dz goes to gnext, free until this block's input gradient;
+         * g stays intact for the residual. */
+        bn_backward(m, &blk->project, g, arena(m, blk->project.z), gnext, B);
         recompute(m, &blk->dw, s1, B); /* a_d, the project's input */
-        conv_backward(m, &blk->project, s1, s3, s2, B);
-        /* Depthwise. */
+        conv_backward(m, &blk->project, s1, gnext, s2, B);
+        /* Depthwise: s2 becomes its dz. */
         act_bn_backward(m, &blk->dw, s2, s1, B);
-        const float *a_e = x;
         if (blk->has_expand) {
+            /* a_e into s1; conv_backward takes the weight gradient before it overwrites s1 with
+             * the input gradient; a_e is recomputed into s2 for the expand's ReLU6 mask. */
             recompute(m, &blk->expand, s1, B);
-            a_e = s1;
-        }
-        float *gin = blk->has_expand ? s3 : gnext;
-        conv_backward(m, &blk->dw, a_e, s2, gin, B);
-        if (blk->has_expand) {
-            act_bn_backward(m, &blk->expand, s3, s1, B);
-            conv_backward(m, &blk->expand, x, s3, gnext, B);
+            conv_backward(m, &blk->dw, s1, s2, s1, B);
+            recompute(m, &blk->expand, s2, B);
+            act_bn_backward(m, &blk->expand, s1, s2, B);
+            conv_backward(m, &blk->expand, x, s1, gnext, B);
+        } else {
+            conv_backward(m, &blk->dw, x, s2, gnext, B);
         }
         if (blk->residual)
             mnv2__par_add(m, gnext, g, B * blk->out_h * blk->out_w * blk->cout);

@@ -261,10 +261,11 @@ int32_t mnv2__plan_create(const struct mnv2_config *cfg, int trainable, mnv2_pla
     p->pooled = b.arena, b.arena += align16(B * head_c);
     p->logits = b.arena, b.arena += align16(B * p->classes);
     p->probs = b.arena, b.arena += align16(B * p->classes);
+    if (B * head_c > io_max)
+        io_max = B * head_c; /* backward keeps the pooled gradient in g2 */
     hid_max = align16(hid_max), io_max = align16(io_max);
     p->s1 = b.arena, b.arena += hid_max;
     p->s2 = b.arena, b.arena += hid_max;
-    p->s3 = trainable ? b.arena : p->s1, b.arena += trainable ? hid_max : 0;
     p->g1 = b.arena, b.arena += io_max;
     p->g2 = b.arena, b.arena += io_max;
     p->stat_tmp = b.arena, b.arena += align16(12 * p->max_c);

@@ -54,7 +54,7 @@ typedef struct mnv2_plan {
     size_t input;                     /* training: copy of the input batch (stem weight gradient) */
     size_t x0;                        /* training: stored stem activation (input of block 0) */
     size_t pooled, mask, logits, probs;
-    size_t s1, s2, s3, g1, g2;        /* scratch: three hidden-size, two block-io-size */
+    size_t s1, s2, g1, g2;            /* scratch: two hidden-size, two block-io-size */
     size_t stat_tmp;                  /* scratch: per-channel temporaries (12 * max channels) */
     size_t cpart;                     /* scratch: per-chunk partial channel sums */
     size_t wpart;                     /* training scratch: per-image partial weight gradients */
