@@ -142,6 +142,17 @@ mnv2_config *ex_config_for(const char *spec)
     return strchr(spec, ',') ? config_blocks(spec) : NULL;
 }
 
+void ex_model_load(const char *path, uint32_t max_batch, int32_t threads, mnv2_model **model,
+                   mnv2_file_info **info)
+{
+    mnv2_load_options opts;
+    mnv2_load_options_default(&opts);
+    opts.max_batch = max_batch;
+    opts.threads = threads;
+    opts.trainable = 0;
+    ex_check(mnv2_model_load(path, &opts, model, info), "loading model");
+}
+
 double ex_now(void)
 {
     struct timespec ts;

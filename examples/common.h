@@ -1,6 +1,5 @@
 /*
- * Helpers shared by the mnv2 example programs: errors, option parsing, files, the model file's
- * standardisation section.
+ * Helpers shared by the mnv2 example programs: errors, option parsing, models, files.
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef MNV2_EXAMPLES_COMMON_H
@@ -41,6 +40,10 @@ double ex_parse_double(const char *opt, const char *text, double min, double max
  * "t,c,n,s;t,c,n,s;..." (rows of expansion, channels, repeats, stride) on the reduced preset.
  * Returns NULL when @p spec is none of these; exits on library errors. */
 mnv2_config *ex_config_for(const char *spec);
+/* Load a model file for inference (max batch @p max_batch, @p threads: -1 = as saved) with its class
+ * names; exits on failure. Its standardisation: mnv2_model_get_normalization(). */
+void ex_model_load(const char *path, uint32_t max_batch, int32_t threads, mnv2_model **model,
+                   mnv2_file_info **info);
 
 /* ---- time ---- */
 double ex_now(void); /* monotonic seconds */
@@ -54,24 +57,13 @@ int ex_write_atomic(const char *path, const void *data, size_t size);
 /* "OUT" + suffix in a new malloc'ed string. */
 char *ex_concat(const char *a, const char *b);
 
-/* ---- the standardisation stored with a model ----
- * mnv2's model file does not record how the training images were standardised, so the examples
- * add an optional section to it (a lowercase tag, which readers that do not know it skip):
- * "norm", payload u32 n (1 = global, else one per input channel), n float32 means, n float32
- * standard deviations, all little-endian. */
-#define EX_MAX_STATS 64
+/* ---- input standardisation (mnv2_model_set_normalization()) ----
+ * n = 0: none (inputs are pixel / 255); 1: one mean / std for all channels; else one per channel. */
+#define EX_MAX_STATS 64 /* the largest MNV2_KEY_INPUT_CHANNELS */
 typedef struct ex_norm {
-    uint32_t n; /* 0 = none stored: inputs are pixel / 255 */
+    uint32_t n;
     float mean[EX_MAX_STATS];
     float std[EX_MAX_STATS];
 } ex_norm;
-
-/* Save @p model with its class names and @p norm (n may be 0) to @p path, atomically; exits on failure. */
-void ex_model_save(const mnv2_model *model, const char *const *names, uint32_t n_names, const ex_norm *norm,
-                   const char *path);
-/* Load a model file for inference (max batch @p max_batch, @p threads: -1 = as saved) with its class
- * names and its "norm" section (n = 0 when absent); exits on failure. */
-void ex_model_load(const char *path, uint32_t max_batch, int32_t threads, mnv2_model **model,
-                   mnv2_file_info **info, ex_norm *norm);
 
 #endif

@@ -97,15 +97,14 @@ int main(int argc, char **argv)
 
     mnv2_model *model;
     mnv2_file_info *info;
+    ex_model_load(path, 1, (int32_t)threads, &model, &info);
     ex_norm norm;
-    ex_model_load(path, 1, (int32_t)threads, &model, &info, &norm);
+    ex_check(mnv2_model_get_normalization(model, norm.mean, norm.std, EX_MAX_STATS, &norm.n), "%s", path);
     int64_t h, w, c, classes;
     ex_check(mnv2_model_get_int(model, MNV2_KEY_INPUT_HEIGHT, &h), "%s", path);
     ex_check(mnv2_model_get_int(model, MNV2_KEY_INPUT_WIDTH, &w), "%s", path);
     ex_check(mnv2_model_get_int(model, MNV2_KEY_INPUT_CHANNELS, &c), "%s", path);
     ex_check(mnv2_model_get_int(model, MNV2_KEY_CLASSES, &classes), "%s", path);
-    if (norm.n != 0 && norm.n != 1 && norm.n != (uint32_t)c)
-        ex_die("%s: %u standardisation values for %d input channels", path, norm.n, (int)c);
     const char *const *names;
     uint32_t n_names;
     ex_check(mnv2_file_info_class_names(info, &names, &n_names), "%s", path);

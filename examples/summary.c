@@ -53,8 +53,9 @@ static mnv2_config *config_from_file(const char *path)
 {
     mnv2_model *model;
     mnv2_file_info *info;
+    ex_model_load(path, 1, 1, &model, &info);
     ex_norm norm;
-    ex_model_load(path, 1, 1, &model, &info, &norm);
+    ex_check(mnv2_model_get_normalization(model, norm.mean, norm.std, EX_MAX_STATS, &norm.n), "%s", path);
     mnv2_config *cfg;
     ex_check(mnv2_model_get_config(model, &cfg), "%s", path);
     mnv2_model_destroy(model);

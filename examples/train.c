@@ -282,6 +282,8 @@ int main(int argc, char **argv)
     /* Standardisation from the training images, the batch iterator and the schedule. */
     ex_norm norm;
     train_data_norm(&td, c, &norm);
+    /* Recorded with the model, so that checkpoints and the model file tell how to prepare inputs. */
+    ex_check(mnv2_model_set_normalization(model, norm.mean, norm.std, norm.n), "standardisation");
     mnv2_batch_options bo;
     mnv2_batch_options_default(&bo);
     bo.batch = st.batch;
@@ -390,7 +392,7 @@ int main(int argc, char **argv)
         return 128 + stop_signal;
     }
     write_logs(&st, &o);
-    ex_model_save(model, td.names, td.classes, &norm, o.out);
+    ex_check(mnv2_model_save(model, td.names, td.classes, o.out), "saving model %s", o.out);
     printf("model:      %s\ncheckpoint: %s\nlog:        %s\nplot:       %s\n", o.out, o.checkpoint, o.csv, o.svg);
 
     free(x), free(logits), free(y), free(st.hist);

@@ -282,6 +282,31 @@ MNV2_API int32_t mnv2_model_get_float(const mnv2_model *model, int32_t key, doub
 /** @brief A fact about the model, as mnv2_config_stat(). */
 MNV2_API int32_t mnv2_model_stat(const mnv2_model *model, int32_t stat, uint32_t batch, uint64_t *value);
 
+/** @brief Record the input standardisation the model was trained with: inputs are expected as
+ *  (pixel / 255 - mean) / std. This is metadata only: mnv2_forward() does not apply it, the caller
+ *  does (for example by passing the values to mnv2_fit_image(), or as the batch options' mean and
+ *  std). The values are kept with the model and stored by mnv2_model_save() and
+ *  mnv2_checkpoint_save() (section `NORM`), so that a loaded model tells how to prepare its inputs.
+ *  A new model has none (@p n 0).
+ *  @param mean  @p n means, each finite; may be NULL when @p n is 0.
+ *  @param std   @p n standard deviations, each finite and > 0; may be NULL when @p n is 0.
+ *  @param n     0 (clear: inputs are used as given), 1 (one value for all channels) or the model's
+ *               #MNV2_KEY_INPUT_CHANNELS (one per channel; at most 64).
+ *  @return #MNV2_OK, #MNV2_ERR_INVALID_ARGUMENT (NULL model, NULL mean or std with @p n > 0, a
+ *          non-finite value, a std not > 0), #MNV2_ERR_SIZE_MISMATCH (@p n is none of 0, 1 and the
+ *          input channels). On failure the stored values are unchanged. */
+MNV2_API int32_t mnv2_model_set_normalization(mnv2_model *model, const float *mean, const float *std, uint32_t n);
+/** @brief Read the input standardisation recorded with mnv2_model_set_normalization() (or loaded
+ *  from a file; 0 values when the file has no `NORM` section).
+ *  @param[out] mean receives the @p n means; may be NULL (then only @p n is returned, unless @p std is given).
+ *  @param[out] std  receives the @p n standard deviations; may be NULL.
+ *  @param capacity  room in @p mean and in @p std, in values; ignored when both are NULL.
+ *  @param[out] n    receives the count: 0 (none), 1 (global) or the input channels.
+ *  @return #MNV2_OK, #MNV2_ERR_INVALID_ARGUMENT (NULL model or @p n),
+ *          #MNV2_ERR_SIZE_MISMATCH (@p capacity below the count; nothing is written). */
+MNV2_API int32_t mnv2_model_get_normalization(const mnv2_model *model, float *mean, float *std, uint32_t capacity,
+                                              uint32_t *n);
+
 /** @brief Run the network on a batch.
  *  @param images   NHWC float32, @p n_images = batch * height * width * channels values.
  *  @param batch    1 .. max batch.

@@ -278,8 +278,9 @@ MNV2_API int32_t mnv2_evaluate(mnv2_model *model, const mnv2_dataset *ds, const 
 /** @defgroup files Model and checkpoint files
  *  The format (docs/file-format.md): little-endian, a 16-byte header ("MNV2", format version,
  *  flags), then sections (4-byte tag, uint64 length, payload, CRC-32) ending with "END ".
- *  A model file holds the configuration (CONF), every named tensor (TENS) and the class names
- *  (CLAS); a checkpoint adds the optimizer state, step and dropout stream (OPTS) and the training
+ *  A model file holds the configuration (CONF), every named tensor (TENS), the class names
+ *  (CLAS) and, when the model has one, the input standardisation of mnv2_model_set_normalization()
+ *  (NORM); a checkpoint adds the optimizer state, step and dropout stream (OPTS) and the training
  *  state (TRST: batch iterator state and an opaque caller blob). Loading builds the model from the
  *  stored configuration and only checks the stored tensors against it; nothing is allocated from a
  *  size the file claims before it is bounded by the file's real size. Saving to a path is atomic:
@@ -307,7 +308,8 @@ MNV2_API int32_t mnv2_load_options_default(mnv2_load_options *opts);
 /** Opaque extra content of a loaded file: class names and, for a checkpoint, the training state. */
 typedef struct mnv2_file_info mnv2_file_info;
 
-/** @brief Save a model (configuration, every tensor, class names) to @p path, atomically.
+/** @brief Save a model (configuration, every tensor, class names, input standardisation) to @p path,
+ *  atomically.
  *  @param class_names @p n_names names: 0 (none stored) or exactly the model's class count; each at
  *         most 65535 bytes. May be NULL when @p n_names is 0.
  *  @return #MNV2_OK, #MNV2_ERR_INVALID_ARGUMENT, #MNV2_ERR_SIZE_MISMATCH (n_names),
@@ -334,7 +336,8 @@ MNV2_API void mnv2_buffer_free(void *data);
 
 /** @brief Load a model file (or the model part of a checkpoint) from @p path: builds the
  *  configuration from the file (with @p opts' overrides; NULL = none), creates the model with
- *  mnv2_model_create() and fills every tensor.
+ *  mnv2_model_create() and fills every tensor and the input standardisation (none when the file
+ *  stores none; read it with mnv2_model_get_normalization()).
  *  @param[out] model receives the model, owned by the caller.
  *  @param[out] info  receives the class names etc. (free with mnv2_file_info_destroy()); may be NULL.
  *  @return #MNV2_OK, #MNV2_ERR_INVALID_ARGUMENT, #MNV2_ERR_IO, #MNV2_ERR_FORMAT (bad magic, truncated,

@@ -446,6 +446,54 @@ float *mnv2_optimizer_state(mnv2_model *m, uint64_t *count)
     return m->opt;
 }
 
+/* ---- input standardisation (metadata for the caller; mnv2_forward() does not apply it) ---- */
+
+int32_t mnv2_model_set_normalization(mnv2_model *m, const float *mean, const float *std, uint32_t n)
+{
+    mnv2__clear_error();
+    const char *fn = "mnv2_model_set_normalization";
+    if (!m)
+        return mnv2__fail(MNV2_ERR_INVALID_ARGUMENT, "%s: model is NULL", fn);
+    if (n != 0 && n != 1 && (int64_t)n != m->cfg.in_c)
+        return mnv2__fail(MNV2_ERR_SIZE_MISMATCH, "%s: %u values for a model of %lld input channels (0, 1 or %lld)",
+                          fn, (unsigned)n, (long long)m->cfg.in_c, (long long)m->cfg.in_c);
+    if (n > MNV2__MAX_NORM) /* in_c is at most MNV2__MAX_NORM; kept for the array bound */
+        return mnv2__fail(MNV2_ERR_SIZE_MISMATCH, "%s: %u values, at most %d", fn, (unsigned)n, MNV2__MAX_NORM);
+    if (n && (!mean || !std))
+        return mnv2__fail(MNV2_ERR_INVALID_ARGUMENT, "%s: NULL %s with %u values", fn, mean ? "std" : "mean",
+                          (unsigned)n);
+    for (uint32_t i = 0; i < n; i++) {
+        if (!isfinite(mean[i]))
+            return mnv2__fail(MNV2_ERR_INVALID_ARGUMENT, "%s: mean %u is not finite", fn, (unsigned)i);
+        if (!isfinite(std[i]) || !(std[i] > 0.0f))
+            return mnv2__fail(MNV2_ERR_INVALID_ARGUMENT, "%s: std %u is %g, not a finite value > 0", fn,
+                              (unsigned)i, (double)std[i]);
+    }
+    if (n) {
+        memcpy(m->norm_mean, mean, n * sizeof(float));
+        memcpy(m->norm_std, std, n * sizeof(float));
+    }
+    m->norm_n = n;
+    return MNV2_OK;
+}
+
+int32_t mnv2_model_get_normalization(const mnv2_model *m, float *mean, float *std, uint32_t capacity, uint32_t *n)
+{
+    mnv2__clear_error();
+    const char *fn = "mnv2_model_get_normalization";
+    if (!m || !n)
+        return mnv2__fail(MNV2_ERR_INVALID_ARGUMENT, "%s: NULL %s", fn, m ? "n" : "model");
+    if ((mean || std) && capacity < m->norm_n)
+        return mnv2__fail(MNV2_ERR_SIZE_MISMATCH, "%s: room for %u values, the model has %u", fn,
+                          (unsigned)capacity, (unsigned)m->norm_n);
+    if (mean && m->norm_n)
+        memcpy(mean, m->norm_mean, m->norm_n * sizeof(float));
+    if (std && m->norm_n)
+        memcpy(std, m->norm_std, m->norm_n * sizeof(float));
+    *n = m->norm_n;
+    return MNV2_OK;
+}
+
 /* ---- forward / backward ---- */
 
 int32_t mnv2_forward(mnv2_model *m, const float *images, size_t n_images, uint32_t batch, int32_t mode, float *logits,

@@ -8,6 +8,7 @@
 #include "kernels/kernels.h"
 
 #define MNV2__ALIGN 64
+#define MNV2__MAX_NORM 64 /* most standardisation values: the largest MNV2_KEY_INPUT_CHANNELS */
 
 struct mnv2_plan;
 struct mnv2_pool;
@@ -23,6 +24,9 @@ struct mnv2_model {
     float *fold;                     /* inference: BN folded into conv weights (same offsets as params) */
     int fold_valid;                  /* fold matches params and buffers */
     uint64_t rng_state;              /* dropout stream position (counter) */
+    /* Input standardisation (mnv2_model_set_normalization()): metadata, not applied by forward. */
+    uint32_t norm_n;                 /* 0, 1 or cfg.in_c */
+    float norm_mean[MNV2__MAX_NORM], norm_std[MNV2__MAX_NORM];
     /* State machine for misuse checks. */
     uint32_t fwd_batch;              /* batch of the last training forward; 0 = none pending */
     int have_grads;                  /* a backward ran since the last step */

@@ -20,6 +20,7 @@
 
 #define MNV2__MAX_CONF_ENTRIES 256u
 #define MNV2__MAX_NAME 65535u
+#define MNV2__MAX_NORM 64 /* NORM values: the largest MNV2_KEY_INPUT_CHANNELS (as lib/model.h) */
 
 /* The configuration keys a file stores, in file order. */
 typedef struct mnv2_conf_key {

@@ -1,5 +1,6 @@
 /* Reading model files and checkpoints (docs/file-format.md). Every length the file claims is
  * bounded by the bytes actually present before it is used; sizes come from the model. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +11,8 @@
 #include "io/fileio.h"
 #include "io/format.h"
 
-enum { S_CONF, S_TENS, S_CLAS, S_OPTS, S_TRST, S_COUNT };
-static const char section_tags[S_COUNT][5] = {"CONF", "TENS", "CLAS", "OPTS", "TRST"};
+enum { S_CONF, S_TENS, S_CLAS, S_NORM, S_OPTS, S_TRST, S_COUNT };
+static const char section_tags[S_COUNT][5] = {"CONF", "TENS", "CLAS", "NORM", "OPTS", "TRST"};
 
 typedef struct section {
     const uint8_t *p;
@@ -290,6 +291,33 @@ static int32_t parse_clas(const section *s, int64_t classes, const char *what, m
     return MNV2_OK;
 }
 
+/* NORM: the input standardisation, 1 or `channels` (mean, std) pairs. */
+static int32_t parse_norm(mnv2_model *m, const section *s, int64_t channels, const char *what)
+{
+    mnv2_rd r = {s->p, s->len};
+    uint32_t n;
+    if (!mnv2__rd_u32(&r, &n))
+        return mnv2__fail(MNV2_ERR_FORMAT, "%s: NORM: truncated count", what);
+    if (n == 0 || n > MNV2__MAX_NORM || (n != 1 && (int64_t)n != channels))
+        return mnv2__fail(MNV2_ERR_FORMAT, "%s: NORM: %u values for a model of %lld input channels (1 or %lld)",
+                          what, (unsigned)n, (long long)channels, (long long)channels);
+    if (r.left != (size_t)n * 8)
+        return mnv2__fail(MNV2_ERR_FORMAT, "%s: NORM: %zu bytes for %u values, %zu expected", what, r.left,
+                          (unsigned)n, (size_t)n * 8);
+    float mean[MNV2__MAX_NORM], std[MNV2__MAX_NORM];
+    mnv2__get_f32s(mean, r.p, n);
+    mnv2__get_f32s(std, r.p + 4 * (size_t)n, n);
+    for (uint32_t i = 0; i < n; i++) {
+        if (!isfinite(mean[i]))
+            return mnv2__fail(MNV2_ERR_FORMAT, "%s: NORM: mean %u is not finite", what, (unsigned)i);
+        if (!isfinite(std[i]) || !(std[i] > 0.0f))
+            return mnv2__fail(MNV2_ERR_FORMAT, "%s: NORM: std %u is %g, not a finite value > 0", what, (unsigned)i,
+                              (double)std[i]);
+    }
+    int32_t rc = mnv2_model_set_normalization(m, mean, std, n);
+    return rc == MNV2_OK ? rc : wrap(MNV2_ERR_FORMAT, what, "NORM: values rejected");
+}
+
 /* OPTS: step, dropout stream state and the optimizer state of the model. */
 static int32_t parse_opts(mnv2_model *m, const section *s, const char *what)
 {
@@ -349,7 +377,7 @@ static int32_t load(const uint8_t *d, size_t size, const char *what, const mnv2_
         return mnv2__fail(MNV2_ERR_FORMAT, "%s: a model file, not a checkpoint (no optimizer state)", what);
     for (int i = 0; i < S_COUNT; i++) {
         int need = i == S_CONF || i == S_TENS || (is_ckpt && (i == S_OPTS || i == S_TRST));
-        int allowed = need || i == S_CLAS;
+        int allowed = need || i == S_CLAS || i == S_NORM;
         if (need && !s[i].present)
             return mnv2__fail(MNV2_ERR_FORMAT, "%s: no %s section", what, section_tags[i]);
         if (!allowed && s[i].present)
@@ -374,6 +402,13 @@ static int32_t load(const uint8_t *d, size_t size, const char *what, const mnv2_
         rc = parse_tens(m, &s[S_TENS], what);
     if (rc == MNV2_OK && s[S_CLAS].present)
         rc = parse_clas(&s[S_CLAS], classes, what, fi);
+    if (rc == MNV2_OK && s[S_NORM].present) {
+        int64_t channels = 0;
+        if ((rc = mnv2_model_get_int(m, MNV2_KEY_INPUT_CHANNELS, &channels)) != MNV2_OK)
+            rc = wrap(rc, what, "reading the input channels");
+        else
+            rc = parse_norm(m, &s[S_NORM], channels, what);
+    }
     if (rc == MNV2_OK && s[S_TRST].present)
         rc = parse_trst(&s[S_TRST], what, fi);
     if (rc == MNV2_OK && checkpoint)

@@ -176,6 +176,24 @@ static int32_t write_classes(mnv2_wr *w, const char *const *names, uint32_t n, i
     return MNV2_OK;
 }
 
+/* NORM: the input standardisation, only when the model has one. */
+static int32_t write_norm(const mnv2_model *model, mnv2_wr *w, const char *what)
+{
+    float mean[MNV2__MAX_NORM], std[MNV2__MAX_NORM];
+    uint32_t n;
+    int32_t rc = mnv2_model_get_normalization(model, mean, std, MNV2__MAX_NORM, &n);
+    if (rc != MNV2_OK)
+        return wrap(rc, what, "reading the input standardisation");
+    if (n == 0)
+        return MNV2_OK;
+    size_t at = begin_section(w, "NORM");
+    mnv2__wr_u32(w, n);
+    mnv2__wr_f32s(w, mean, n);
+    mnv2__wr_f32s(w, std, n);
+    end_section(w, at);
+    return MNV2_OK;
+}
+
 static int32_t write_checkpoint(mnv2_model *model, const mnv2_batch_iter *iter, const void *blob,
                                 uint64_t blob_size, mnv2_wr *w, const char *what)
 {
@@ -230,7 +248,8 @@ static int32_t build(mnv2_model *model, int checkpoint, const mnv2_batch_iter *i
     mnv2__put_le32(head + 8, checkpoint ? MNV2__FLAG_CHECKPOINT : 0);
     mnv2__wr_append(w, head, sizeof head);
     if ((rc = write_conf(model, w, what)) != MNV2_OK || (rc = write_tensors(model, w, what)) != MNV2_OK ||
-        (rc = write_classes(w, names, n_names, classes, what)) != MNV2_OK)
+        (rc = write_classes(w, names, n_names, classes, what)) != MNV2_OK ||
+        (rc = write_norm(model, w, what)) != MNV2_OK)
         return rc;
     if (checkpoint && (rc = write_checkpoint(model, iter, blob, blob_size, w, what)) != MNV2_OK)
         return rc;

@@ -1,5 +1,6 @@
-/* Model and checkpoint files: bit-identical round trips, every corruption a clean error, atomic
- * saves, forward compatibility rules, evaluation and bit-identical resumed training. */
+/* Model and checkpoint files: bit-identical round trips, every corruption a clean error, the input
+ * standardisation (API and NORM section), atomic saves, forward compatibility rules, evaluation and
+ * bit-identical resumed training. */
 #include <math.h>
 #include <sys/stat.h>
 
@@ -293,14 +294,19 @@ static void corrupt_all(const uint8_t *data, size_t size, int checkpoint)
     free(buf);
 }
 
+static size_t find_section(const uint8_t *d, size_t size, const char *tag);
+
 static void test_corruption(void **state)
 {
     (void)state;
     mnv2_model *m = tiny_model(5, 0.0);
     train_step(m, 3);
+    const float mean = 0.2860f, std = 0.3530f; /* the files carry a NORM section too */
+    expect_ok(mnv2_model_set_normalization(m, &mean, &std, 1));
     void *data;
     size_t size;
     expect_ok(mnv2_model_save_mem(m, names3, CLASSES, &data, &size));
+    assert_true(find_section(data, size, "NORM") > 0);
     corrupt_all(data, size, 0);
     mnv2_buffer_free(data);
     const char blob[4] = "abc";
@@ -455,6 +461,309 @@ static void test_format_rules(void **state)
     free(t);
     assert_null(l);
     mnv2_buffer_free(d);
+    mnv2_model_destroy(m);
+}
+
+/* ---- input standardisation (mnv2_model_set_normalization(), section NORM) ---- */
+
+#define NC 3 /* input channels of the standardisation tests' model */
+
+static mnv2_model *tiny_model_rgb(int64_t seed)
+{
+    mnv2_config *cfg = tiny_config(seed, 0.0);
+    expect_ok(mnv2_config_set_int(cfg, MNV2_KEY_INPUT_CHANNELS, NC));
+    mnv2_model *m;
+    expect_ok(mnv2_model_create(cfg, &m));
+    mnv2_config_destroy(cfg);
+    return m;
+}
+
+/* The model's standardisation is exactly n values mean / std (bit for bit). */
+static void assert_norm(const mnv2_model *m, const float *mean, const float *std, uint32_t n)
+{
+    float gm[64], gs[64];
+    uint32_t gn = 99;
+    expect_ok(mnv2_model_get_normalization(m, NULL, NULL, 0, &gn));
+    assert_int_equal(gn, n);
+    gn = 99;
+    expect_ok(mnv2_model_get_normalization(m, gm, gs, 64, &gn));
+    assert_int_equal(gn, n);
+    if (n) {
+        assert_memory_equal(gm, mean, n * sizeof(float));
+        assert_memory_equal(gs, std, n * sizeof(float));
+    }
+}
+
+static void test_normalization_api(void **state)
+{
+    (void)state;
+    static const float mean3[NC] = {0.4914f, 0.4822f, 0.4465f}, std3[NC] = {0.2470f, 0.2435f, 0.2616f};
+    mnv2_model *m = tiny_model_rgb(11);
+    assert_norm(m, NULL, NULL, 0); /* a new model has none */
+    /* Per channel, then global. */
+    expect_ok(mnv2_model_set_normalization(m, mean3, std3, NC));
+    assert_norm(m, mean3, std3, NC);
+    const float g_mean = 0.5f, g_std = 0.25f;
+    expect_ok(mnv2_model_set_normalization(m, &g_mean, &g_std, 1));
+    assert_norm(m, &g_mean, &g_std, 1);
+    expect_ok(mnv2_model_set_normalization(m, mean3, std3, NC));
+    /* Reading: counts only, one array only, too little room (nothing written). */
+    float gm[NC] = {-1, -1, -1}, gs[NC] = {-1, -1, -1};
+    uint32_t n = 99;
+    expect_ok(mnv2_model_get_normalization(m, NULL, gs, NC, &n));
+    assert_int_equal(n, NC);
+    assert_memory_equal(gs, std3, sizeof gs);
+    n = 99;
+    expect_fail(mnv2_model_get_normalization(m, gm, NULL, NC - 1, &n), MNV2_ERR_SIZE_MISMATCH, "room for 2");
+    expect_fail(mnv2_model_get_normalization(m, gm, gs, 0, &n), MNV2_ERR_SIZE_MISMATCH, "model has 3");
+    assert_int_equal(n, 99);
+    assert_true(gm[0] == -1.0f);
+    expect_fail(mnv2_model_get_normalization(m, gm, gs, NC, NULL), MNV2_ERR_INVALID_ARGUMENT, "NULL n");
+    expect_fail(mnv2_model_get_normalization(NULL, gm, gs, NC, &n), MNV2_ERR_INVALID_ARGUMENT, "NULL model");
+    /* Misuse: the stored values stay as they were. */
+    const float nan = NAN, inf = INFINITY, zero = 0.0f, neg = -1.0f, one = 1.0f;
+    float bad[NC];
+    expect_fail(mnv2_model_set_normalization(NULL, mean3, std3, NC), MNV2_ERR_INVALID_ARGUMENT, "model is NULL");
+    expect_fail(mnv2_model_set_normalization(m, mean3, std3, 2), MNV2_ERR_SIZE_MISMATCH, "2 values");
+    expect_fail(mnv2_model_set_normalization(m, mean3, std3, 4), MNV2_ERR_SIZE_MISMATCH, "3 input channels");
+    expect_fail(mnv2_model_set_normalization(m, mean3, std3, 65), MNV2_ERR_SIZE_MISMATCH, NULL);
+    expect_fail(mnv2_model_set_normalization(m, mean3, std3, UINT32_MAX), MNV2_ERR_SIZE_MISMATCH, NULL);
+    expect_fail(mnv2_model_set_normalization(m, NULL, std3, NC), MNV2_ERR_INVALID_ARGUMENT, "NULL mean");
+    expect_fail(mnv2_model_set_normalization(m, mean3, NULL, 1), MNV2_ERR_INVALID_ARGUMENT, "NULL std");
+    expect_fail(mnv2_model_set_normalization(m, &nan, &one, 1), MNV2_ERR_INVALID_ARGUMENT, "mean 0");
+    expect_fail(mnv2_model_set_normalization(m, &inf, &one, 1), MNV2_ERR_INVALID_ARGUMENT, "mean 0");
+    expect_fail(mnv2_model_set_normalization(m, &one, &zero, 1), MNV2_ERR_INVALID_ARGUMENT, "std 0");
+    expect_fail(mnv2_model_set_normalization(m, &one, &neg, 1), MNV2_ERR_INVALID_ARGUMENT, "std 0");
+    expect_fail(mnv2_model_set_normalization(m, &one, &nan, 1), MNV2_ERR_INVALID_ARGUMENT, "std 0");
+    expect_fail(mnv2_model_set_normalization(m, &one, &inf, 1), MNV2_ERR_INVALID_ARGUMENT, "std 0");
+    memcpy(bad, std3, sizeof bad);
+    bad[2] = 0.0f;
+    expect_fail(mnv2_model_set_normalization(m, mean3, bad, NC), MNV2_ERR_INVALID_ARGUMENT, "std 2");
+    memcpy(bad, mean3, sizeof bad);
+    bad[1] = -inf;
+    expect_fail(mnv2_model_set_normalization(m, bad, std3, NC), MNV2_ERR_INVALID_ARGUMENT, "mean 1");
+    assert_norm(m, mean3, std3, NC);
+    /* n = 0 clears; the arrays may then be NULL. */
+    expect_ok(mnv2_model_set_normalization(m, NULL, NULL, 0));
+    assert_norm(m, NULL, NULL, 0);
+    mnv2_model_destroy(m);
+    /* Metadata only: the forward pass does not change. */
+    m = tiny_model(12, 0.0);
+    float la[MAXB * CLASSES], lb[MAXB * CLASSES];
+    infer(m, la);
+    const float mean = 100.0f, std = 1e-3f;
+    expect_ok(mnv2_model_set_normalization(m, &mean, &std, 1));
+    infer(m, lb);
+    assert_memory_equal(la, lb, sizeof la);
+    mnv2_model_destroy(m);
+}
+
+/* Load `data` as a model (and as a checkpoint when `checkpoint`) and check its standardisation. */
+static void check_loaded_norm(const void *data, size_t size, int checkpoint, const float *mean, const float *std,
+                              uint32_t n)
+{
+    mnv2_model *l;
+    expect_ok(mnv2_model_load_mem(data, size, NULL, &l, NULL));
+    assert_norm(l, mean, std, n);
+    mnv2_model_destroy(l);
+    if (checkpoint) {
+        expect_ok(mnv2_checkpoint_load_mem(data, size, NULL, &l, NULL));
+        assert_norm(l, mean, std, n);
+        mnv2_model_destroy(l);
+    }
+}
+
+static void test_normalization_round_trip(void **state)
+{
+    (void)state;
+    static const float mean3[NC] = {0.1f, -0.2f, 3.5f}, std3[NC] = {0.5f, 1e-3f, 7.25f};
+    char *dir = make_temp_dir();
+    char *path = path_in(dir, "norm.mnv2"), *ckpt = path_in(dir, "norm.ckpt");
+    mnv2_model *m = tiny_model_rgb(13);
+    void *data;
+    size_t size;
+    /* Without: no NORM section, loads with none. */
+    expect_ok(mnv2_model_save_mem(m, NULL, 0, &data, &size));
+    assert_int_equal(find_section(data, size, "NORM"), 0);
+    check_loaded_norm(data, size, 0, NULL, NULL, 0);
+    mnv2_buffer_free(data);
+    expect_ok(mnv2_checkpoint_save_mem(m, NULL, NULL, 0, NULL, 0, &data, &size));
+    assert_int_equal(find_section(data, size, "NORM"), 0);
+    check_loaded_norm(data, size, 1, NULL, NULL, 0);
+    mnv2_buffer_free(data);
+    /* Per channel: model and checkpoint, memory and file. */
+    expect_ok(mnv2_model_set_normalization(m, mean3, std3, NC));
+    expect_ok(mnv2_model_save_mem(m, names3, CLASSES, &data, &size));
+    /* The documented layout: after CLAS, u32 n, n f32 means, n f32 stds (little-endian). */
+    const uint8_t *d = data;
+    size_t at = find_section(d, size, "NORM");
+    assert_true(at > find_section(d, size, "CLAS") && at < size - 16);
+    assert_int_equal(mnv2__le64(d + at + 4), 4 + 8 * NC);
+    assert_int_equal(mnv2__le32(d + at + 12), NC);
+    float back[2 * NC];
+    mnv2__get_f32s(back, d + at + 16, 2 * NC);
+    assert_memory_equal(back, mean3, sizeof mean3);
+    assert_memory_equal(back + NC, std3, sizeof std3);
+    check_loaded_norm(data, size, 0, mean3, std3, NC);
+    expect_ok(mnv2_model_save(m, names3, CLASSES, path));
+    size_t fsize;
+    uint8_t *fdata = read_all(path, &fsize);
+    assert_int_equal(fsize, size);
+    assert_memory_equal(fdata, data, size);
+    free(fdata);
+    mnv2_buffer_free(data);
+    mnv2_model *l;
+    expect_ok(mnv2_model_load(path, NULL, &l, NULL));
+    assert_norm(l, mean3, std3, NC);
+    /* A loaded model saves the same values again. */
+    expect_ok(mnv2_model_save_mem(l, names3, CLASSES, &data, &size));
+    check_loaded_norm(data, size, 0, mean3, std3, NC);
+    mnv2_buffer_free(data);
+    mnv2_model_destroy(l);
+    expect_ok(mnv2_checkpoint_save_mem(m, NULL, "x", 1, NULL, 0, &data, &size));
+    at = find_section(data, size, "NORM");
+    assert_true(at > 0 && at < find_section(data, size, "OPTS"));
+    check_loaded_norm(data, size, 1, mean3, std3, NC);
+    mnv2_buffer_free(data);
+    expect_ok(mnv2_checkpoint_save(m, NULL, NULL, 0, names3, CLASSES, ckpt));
+    expect_ok(mnv2_checkpoint_load(ckpt, NULL, &l, NULL));
+    assert_norm(l, mean3, std3, NC);
+    mnv2_model_destroy(l);
+    expect_ok(mnv2_model_load(ckpt, NULL, &l, NULL));
+    assert_norm(l, mean3, std3, NC);
+    mnv2_model_destroy(l);
+    /* Global. */
+    const float g_mean = 0.2860f, g_std = 0.3530f;
+    expect_ok(mnv2_model_set_normalization(m, &g_mean, &g_std, 1));
+    expect_ok(mnv2_model_save_mem(m, NULL, 0, &data, &size));
+    check_loaded_norm(data, size, 0, &g_mean, &g_std, 1);
+    mnv2_buffer_free(data);
+    expect_ok(mnv2_checkpoint_save_mem(m, NULL, NULL, 0, NULL, 0, &data, &size));
+    check_loaded_norm(data, size, 1, &g_mean, &g_std, 1);
+    mnv2_buffer_free(data);
+    mnv2_model_destroy(m);
+    free(path);
+    free(ckpt);
+    rm_tree(dir);
+}
+
+/* A NORM payload: the count `n`, then `n_pairs` means and stds (n_pairs may differ from n). */
+static uint8_t *norm_payload(uint32_t n, uint32_t n_pairs, float mean, float std, size_t *len)
+{
+    *len = 4 + 8 * (size_t)n_pairs;
+    uint8_t *p = malloc(*len);
+    mnv2__put_le32(p, n);
+    for (uint32_t i = 0; i < n_pairs; i++) {
+        uint32_t a, b;
+        float m_i = mean + (float)i, s_i = std;
+        memcpy(&a, &m_i, 4);
+        memcpy(&b, &s_i, 4);
+        mnv2__put_le32(p + 4 + 4 * i, a);
+        mnv2__put_le32(p + 4 + 4 * (n_pairs + i), b);
+    }
+    return p;
+}
+
+/* `d` with a NORM section of the given payload before END: loading it (as a model and, for a
+ * checkpoint, as a checkpoint) fails with MNV2_ERR_FORMAT and a message containing `needle`. */
+static void expect_bad_norm(const uint8_t *d, size_t size, int checkpoint, const uint8_t *p, size_t len,
+                            const char *needle)
+{
+    size_t n;
+    uint8_t *t = insert_before_end(d, size, "NORM", p, len, &n);
+    mnv2_model *l = NULL;
+    mnv2_file_info *info = NULL;
+    expect_fail(mnv2_model_load_mem(t, n, NULL, &l, &info), MNV2_ERR_FORMAT, needle);
+    if (checkpoint)
+        expect_fail(mnv2_checkpoint_load_mem(t, n, NULL, &l, &info), MNV2_ERR_FORMAT, needle);
+    assert_null(l);
+    assert_null(info);
+    free(t);
+}
+
+static void test_normalization_format(void **state)
+{
+    (void)state;
+    mnv2_model *m = tiny_model_rgb(14);
+    for (int checkpoint = 0; checkpoint < 2; checkpoint++) {
+        void *vd;
+        size_t size, len, n;
+        if (checkpoint)
+            expect_ok(mnv2_checkpoint_save_mem(m, NULL, NULL, 0, names3, CLASSES, &vd, &size));
+        else
+            expect_ok(mnv2_model_save_mem(m, names3, CLASSES, &vd, &size));
+        const uint8_t *d = vd;
+        assert_int_equal(find_section(d, size, "NORM"), 0);
+        /* Well-formed sections load: per channel and global. */
+        uint8_t *p = norm_payload(NC, NC, 0.5f, 0.25f, &len);
+        uint8_t *t = insert_before_end(d, size, "NORM", p, len, &n);
+        mnv2_model *l;
+        expect_ok(mnv2_model_load_mem(t, n, NULL, &l, NULL));
+        const float want_m[NC] = {0.5f, 1.5f, 2.5f}, want_s[NC] = {0.25f, 0.25f, 0.25f};
+        assert_norm(l, want_m, want_s, NC);
+        mnv2_model_destroy(l);
+        /* ... but only once. */
+        size_t n2;
+        uint8_t *t2 = insert_before_end(t, n, "NORM", p, len, &n2);
+        l = NULL;
+        expect_fail(mnv2_model_load_mem(t2, n2, NULL, &l, NULL), MNV2_ERR_FORMAT, "'NORM' appears twice");
+        free(t2);
+        free(t);
+        free(p);
+        p = norm_payload(1, 1, -3.0f, 2.0f, &len);
+        t = insert_before_end(d, size, "NORM", p, len, &n);
+        expect_ok(mnv2_model_load_mem(t, n, NULL, &l, NULL));
+        const float g_m = -3.0f, g_s = 2.0f;
+        assert_norm(l, &g_m, &g_s, 1);
+        mnv2_model_destroy(l);
+        free(t);
+        free(p);
+        /* A count that is neither 1 nor the input channels (the length matching it). */
+        static const uint32_t bad_n[] = {0, 2, 4, 64, 65};
+        for (size_t i = 0; i < sizeof bad_n / sizeof bad_n[0]; i++) {
+            p = norm_payload(bad_n[i], bad_n[i], 0.5f, 0.25f, &len);
+            expect_bad_norm(d, size, checkpoint, p, len, "NORM");
+            free(p);
+        }
+        p = norm_payload(UINT32_MAX, 1, 0.5f, 0.25f, &len);
+        expect_bad_norm(d, size, checkpoint, p, len, "NORM: 4294967295 values");
+        free(p);
+        /* Values: NaN or infinite means, std 0, negative, NaN or infinite. */
+        const float bad_mean[] = {NAN, INFINITY, -INFINITY};
+        for (size_t i = 0; i < sizeof bad_mean / sizeof bad_mean[0]; i++) {
+            p = norm_payload(NC, NC, bad_mean[i], 0.25f, &len);
+            expect_bad_norm(d, size, checkpoint, p, len, "NORM: mean 0 is not finite");
+            free(p);
+        }
+        const float bad_std[] = {0.0f, -0.0f, -1.0f, NAN, INFINITY};
+        for (size_t i = 0; i < sizeof bad_std / sizeof bad_std[0]; i++) {
+            p = norm_payload(NC, NC, 0.5f, bad_std[i], &len);
+            expect_bad_norm(d, size, checkpoint, p, len, "NORM: std 0");
+            free(p);
+            p = norm_payload(1, 1, 0.5f, bad_std[i], &len);
+            expect_bad_norm(d, size, checkpoint, p, len, "NORM: std 0");
+            free(p);
+        }
+        /* A bad value after good ones. */
+        p = norm_payload(NC, NC, 0.5f, 0.25f, &len);
+        mnv2__put_le32(p + 4 + 4 * NC + 8, 0); /* std[2] = +0 */
+        expect_bad_norm(d, size, checkpoint, p, len, "NORM: std 2");
+        free(p);
+        /* Wrong lengths: values missing or extra, a count alone, a truncated count, nothing. */
+        p = norm_payload(NC, NC, 0.5f, 0.25f, &len);
+        expect_bad_norm(d, size, checkpoint, p, len - 4, "NORM: 20 bytes for 3 values, 24 expected");
+        expect_bad_norm(d, size, checkpoint, p, 4, "NORM: 0 bytes for 3 values");
+        expect_bad_norm(d, size, checkpoint, p, 3, "NORM: truncated count");
+        expect_bad_norm(d, size, checkpoint, p, 0, "NORM: truncated count");
+        free(p);
+        p = norm_payload(NC, NC + 1, 0.5f, 0.25f, &len); /* 4 values of each for a count of 3 */
+        expect_bad_norm(d, size, checkpoint, p, len, "NORM: 32 bytes for 3 values, 24 expected");
+        free(p);
+        p = norm_payload(1, NC, 0.5f, 0.25f, &len);
+        expect_bad_norm(d, size, checkpoint, p, len, "NORM: 24 bytes for 1 values, 8 expected");
+        free(p);
+        mnv2_buffer_free(vd);
+    }
     mnv2_model_destroy(m);
 }
 
@@ -630,6 +939,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_model_round_trip), cmocka_unit_test(test_checkpoint_round_trip),
         cmocka_unit_test(test_corruption),       cmocka_unit_test(test_format_rules),
+        cmocka_unit_test(test_normalization_api), cmocka_unit_test(test_normalization_round_trip),
+        cmocka_unit_test(test_normalization_format),
         cmocka_unit_test(test_atomic_save),      cmocka_unit_test(test_evaluate),
         cmocka_unit_test(test_resume_bit_identical),
     };
