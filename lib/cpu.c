@@ -11,7 +11,11 @@
 #define MNV2_X86 1
 #endif
 #if defined(__aarch64__)
+#include <sys/auxv.h>
 #define MNV2_ARM64 1
+#ifndef HWCAP_ASIMD
+#define HWCAP_ASIMD (1 << 1)
+#endif
 #endif
 
 const char *const mnv2__kernel_names[MNV2_N_KERNELS] = {
@@ -79,7 +83,9 @@ static void detect(void)
 #if defined(MNV2_X86)
     level = x86_level();
 #elif defined(MNV2_ARM64)
-    level = MNV2_ISA_NEON;
+    /* Advanced SIMD is baseline on AArch64; the kernel still says so in AT_HWCAP (no optional
+     * extension is used yet). */
+    level = (getauxval(AT_HWCAP) & HWCAP_ASIMD) ? MNV2_ISA_NEON : MNV2_ISA_SCALAR;
 #endif
     const int env = env_level();
     /* The variable can only lower the level; a level of the other architecture means scalar. */

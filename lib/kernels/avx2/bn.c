@@ -1,0 +1,179 @@
+/* AVX2 + FMA: batch-norm statistics, normalisation (+ clamp) and backward. Vectors run along
+ * channels; the reductions keep up to 32 channels' sums in registers while walking the rows. */
+#if !defined(__AVX2__) || !defined(__FMA__)
+#error "this file must be compiled with -mavx2 -mfma"
+#endif
+#include <immintrin.h>
+#include <stdint.h>
+
+#include "kernels/kernels.h"
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+static const int32_t mask_src[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+
+/* Lanes [0, n) set, n in [0, 8]. */
+static inline __m256i tail_mask(size_t n)
+{
+    return _mm256_loadu_si256((const __m256i *)(mask_src + 8 - n));
+}
+
+/* min(max(v, lo), hi), NaN in v passing through as in the scalar reference (maxps / minps
+ * return their second operand when either is NaN). */
+static inline __m256 clamp(__m256 v, __m256 lo, __m256 hi)
+{
+    return _mm256_min_ps(hi, _mm256_max_ps(lo, v));
+}
+
+ALWAYS_INLINE __m256 ld(const int masked, const float *p, __m256i m)
+{
+    return masked ? _mm256_maskload_ps(p, m) : _mm256_loadu_ps(p);
+}
+
+ALWAYS_INLINE void st(const int masked, float *p, __m256i m, __m256 v)
+{
+    if (masked)
+        _mm256_maskstore_ps(p, m, v);
+    else
+        _mm256_storeu_ps(p, v);
+}
+
+/* The two per-channel reductions over NV vectors of channels from ch (last one masked when
+ * `masked`): moments (t = NULL: sums of d = x - center and d^2) or the backward pair (sums of
+ * dy and dy * (z - mean); x = dy, t = z, center = mean). RS row sets of accumulators (rows
+ * r, r + RS, ...) shorten the dependency chains when NV is small; they are added at the end. */
+ALWAYS_INLINE void reduce_block(const int NV, const int RS, const int masked, const float *x, const float *t,
+                                size_t rows, size_t c, const float *center, float *r1, float *r2, size_t ch, __m256i m)
+{
+    __m256 a1[2][4], a2[2][4], cv[4];
+#pragma GCC unroll 4
+    for (int u = 0; u < NV; u++) {
+        const int mu = masked && u == NV - 1;
+        a1[0][u] = a2[0][u] = a1[1][u] = a2[1][u] = _mm256_setzero_ps();
+        cv[u] = center ? ld(mu, center + ch + 8 * (size_t)u, m) : _mm256_setzero_ps();
+    }
+    size_t r = 0;
+#define STEP(set, row)                                                                                                \
+    do {                                                                                                              \
+        const float *xr = x + (row) * c + ch, *tr = t ? t + (row) * c + ch : NULL;                                    \
+        for (int u = 0; u < NV; u++) {                                                                                \
+            const int mu = masked && u == NV - 1;                                                                     \
+            const __m256 xv = ld(mu, xr + 8 * u, m);                                                                  \
+            if (t) {                                                                                                  \
+                a1[set][u] = _mm256_add_ps(a1[set][u], xv);                                                           \
+                a2[set][u] = _mm256_fmadd_ps(xv, _mm256_sub_ps(ld(mu, tr + 8 * u, m), cv[u]), a2[set][u]);            \
+            } else {                                                                                                  \
+                const __m256 d = _mm256_sub_ps(xv, cv[u]);                                                            \
+                a1[set][u] = _mm256_add_ps(a1[set][u], d);                                                            \
+                a2[set][u] = _mm256_fmadd_ps(d, d, a2[set][u]);                                                       \
+            }                                                                                                         \
+        }                                                                                                             \
+    } while (0)
+    if (RS == 2)
+        for (; r + 2 <= rows; r += 2) {
+            STEP(0, r);
+            STEP(1, r + 1);
+        }
+    for (; r < rows; r++)
+        STEP(0, r);
+#undef STEP
+#pragma GCC unroll 4
+    for (int u = 0; u < NV; u++) {
+        const int mu = masked && u == NV - 1;
+        st(mu, r1 + ch + 8 * (size_t)u, m, RS == 2 ? _mm256_add_ps(a1[0][u], a1[1][u]) : a1[0][u]);
+        st(mu, r2 + ch + 8 * (size_t)u, m, RS == 2 ? _mm256_add_ps(a2[0][u], a2[1][u]) : a2[0][u]);
+    }
+}
+
+ALWAYS_INLINE void reduce(const int bwd, const float *x, const float *t, size_t rows, size_t c, const float *center,
+                          float *r1, float *r2)
+{
+    const __m256i mfull = _mm256_set1_epi32(-1), mt = c % 8 ? tail_mask(c % 8) : mfull;
+    const float *tt = bwd ? t : NULL;
+    size_t ch = 0;
+    for (; ch + 32 <= c; ch += 32)
+        reduce_block(4, 1, 0, x, tt, rows, c, center, r1, r2, ch, mfull);
+    /* the last 1..31 channels in one pass */
+    const int masked = c % 8 != 0;
+    switch ((c - ch + 7) / 8) {
+    case 1:
+        if (masked)
+            reduce_block(1, 2, 1, x, tt, rows, c, center, r1, r2, ch, mt);
+        else
+            reduce_block(1, 2, 0, x, tt, rows, c, center, r1, r2, ch, mt);
+        break;
+    case 2:
+        if (masked)
+            reduce_block(2, 2, 1, x, tt, rows, c, center, r1, r2, ch, mt);
+        else
+            reduce_block(2, 2, 0, x, tt, rows, c, center, r1, r2, ch, mt);
+        break;
+    case 3:
+        if (masked)
+            reduce_block(3, 1, 1, x, tt, rows, c, center, r1, r2, ch, mt);
+        else
+            reduce_block(3, 1, 0, x, tt, rows, c, center, r1, r2, ch, mt);
+        break;
+    case 4:
+        reduce_block(4, 1, 1, x, tt, rows, c, center, r1, r2, ch, mt);
+        break;
+    default:
+        break;
+    }
+}
+
+void mnv2_bn_moments_avx2(const float *x, size_t rows, size_t c, const float *center, float *s1, float *s2)
+{
+    reduce(0, x, NULL, rows, c, center, s1, s2);
+}
+
+void mnv2_bn_bwd_reduce_avx2(const float *dy, const float *z, size_t rows, size_t c, const float *mean, float *sdy,
+                             float *sdyz)
+{
+    reduce(1, dy, z, rows, c, mean, sdy, sdyz);
+}
+
+/* y = min(max(x * scale + shift, lo), hi) on one row, channels from ch. */
+ALWAYS_INLINE void apply_vec(const int masked, const float *x, const float *scale, const float *shift, __m256 lo,
+                             __m256 hi, float *y, size_t ch, __m256i m)
+{
+    const __m256 v = _mm256_fmadd_ps(ld(masked, x + ch, m), ld(masked, scale + ch, m), ld(masked, shift + ch, m));
+    st(masked, y + ch, m, clamp(v, lo, hi));
+}
+
+void mnv2_bn_apply_avx2(const float *x, size_t rows, size_t c, const float *scale, const float *shift, float lo,
+                        float hi, float *y)
+{
+    const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+    const __m256i mfull = _mm256_set1_epi32(-1), mt = tail_mask(c % 8);
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * c;
+        float *yr = y + r * c;
+        size_t ch = 0;
+        for (; ch + 8 <= c; ch += 8)
+            apply_vec(0, xr, scale, shift, vlo, vhi, yr, ch, mfull);
+        if (ch < c)
+            apply_vec(1, xr, scale, shift, vlo, vhi, yr, ch, mt);
+    }
+}
+
+/* dz = a * dy + b * z + k on one row, channels from ch. */
+ALWAYS_INLINE void bwd_apply_vec(const int masked, const float *dy, const float *z, const float *a, const float *b,
+                                 const float *k, float *dz, size_t ch, __m256i m)
+{
+    const __m256 bz = _mm256_fmadd_ps(ld(masked, b + ch, m), ld(masked, z + ch, m), ld(masked, k + ch, m));
+    st(masked, dz + ch, m, _mm256_fmadd_ps(ld(masked, a + ch, m), ld(masked, dy + ch, m), bz));
+}
+
+void mnv2_bn_bwd_apply_avx2(const float *dy, const float *z, size_t rows, size_t c, const float *a, const float *b,
+                            const float *k, float *dz)
+{
+    const __m256i mfull = _mm256_set1_epi32(-1), mt = tail_mask(c % 8);
+    for (size_t r = 0; r < rows; r++) {
+        size_t ch = 0;
+        for (; ch + 8 <= c; ch += 8)
+            bwd_apply_vec(0, dy + r * c, z + r * c, a, b, k, dz + r * c, ch, mfull);
+        if (ch < c)
+            bwd_apply_vec(1, dy + r * c, z + r * c, a, b, k, dz + r * c, ch, mt);
+    }
+}

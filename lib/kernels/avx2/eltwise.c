@@ -1,0 +1,51 @@
+/* AVX2: element-wise kernels (ReLU6 backward, residual add), 32 values per step, masked tail. */
+#if !defined(__AVX2__) || !defined(__FMA__)
+#error "this file must be compiled with -mavx2 -mfma"
+#endif
+#include <immintrin.h>
+#include <stdint.h>
+
+#include "kernels/kernels.h"
+
+static const int32_t mask_src[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+
+/* Lanes [0, n) set, n in [0, 8]. */
+static inline __m256i tail_mask(size_t n)
+{
+    return _mm256_loadu_si256((const __m256i *)(mask_src + 8 - n));
+}
+
+static inline __m256 relu6_bwd_vec(__m256 g, __m256 y)
+{
+    const __m256 keep = _mm256_and_ps(_mm256_cmp_ps(y, _mm256_setzero_ps(), _CMP_GT_OQ),
+                                      _mm256_cmp_ps(y, _mm256_set1_ps(6.0f), _CMP_LT_OQ));
+    return _mm256_and_ps(g, keep);
+}
+
+void mnv2_relu6_bwd_avx2(float *dy, const float *y, size_t n)
+{
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32)
+        for (size_t j = i; j < i + 32; j += 8)
+            _mm256_storeu_ps(dy + j, relu6_bwd_vec(_mm256_loadu_ps(dy + j), _mm256_loadu_ps(y + j)));
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(dy + i, relu6_bwd_vec(_mm256_loadu_ps(dy + i), _mm256_loadu_ps(y + i)));
+    if (i < n) {
+        const __m256i m = tail_mask(n - i);
+        _mm256_maskstore_ps(dy + i, m, relu6_bwd_vec(_mm256_maskload_ps(dy + i, m), _mm256_maskload_ps(y + i, m)));
+    }
+}
+
+void mnv2_add_avx2(float *y, const float *x, size_t n)
+{
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32)
+        for (size_t j = i; j < i + 32; j += 8)
+            _mm256_storeu_ps(y + j, _mm256_add_ps(_mm256_loadu_ps(y + j), _mm256_loadu_ps(x + j)));
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_loadu_ps(x + i)));
+    if (i < n) {
+        const __m256i m = tail_mask(n - i);
+        _mm256_maskstore_ps(y + i, m, _mm256_add_ps(_mm256_maskload_ps(y + i, m), _mm256_maskload_ps(x + i, m)));
+    }
+}

@@ -1,0 +1,244 @@
+/* NEON depthwise 3x3 (padding 1, any stride): forward, fused inference forward and both
+ * gradients. Vectors run along channels: blocks of eight channels (two vectors) whose nine
+ * weights (or, for the weight gradient, nine accumulators) stay in registers along a row, then a
+ * block of four, then single channels. Every output is an FMA chain over its taps inside the
+ * image in (ky, kx) order from zero, in the full, edge and channel-tail paths alike; the weight
+ * gradient adds in (y, x) order onto dwt. No result depends on the [y0, y1) split. */
+#if !defined(__ARM_NEON) || !defined(__aarch64__)
+#error "this file must be compiled for AArch64 (Advanced SIMD is baseline)"
+#endif
+#include <arm_neon.h>
+#include <math.h>
+
+#include "kernels/kernels.h"
+
+#define INLINE static inline __attribute__((always_inline))
+
+enum { XB = 64 }; /* columns per chunk of precomputed tap offsets */
+
+/* Source position feeding tap k of output position o: o * s + k - 1 (forward), or (o + 1 - k) / s
+ * when that divides (input gradient); -1 when outside [0, n). */
+static ptrdiff_t src_pos(int bwd, size_t o, int k, size_t s, size_t n)
+{
+    ptrdiff_t i;
+    if (!bwd)
+        i = (ptrdiff_t)(o * s + (size_t)k) - 1;
+    else {
+        const ptrdiff_t t = (ptrdiff_t)o + 1 - k;
+        i = t < 0 || t % (ptrdiff_t)s ? -1 : t / (ptrdiff_t)s;
+    }
+    return i >= 0 && i < (ptrdiff_t)n ? i : -1;
+}
+
+/* Rows of the three taps of row y (NULL outside); returns whether all three are inside. */
+static int tap_rows(int bwd, const float *src, size_t y, size_t s, size_t sh, size_t rowlen, const float *row[3])
+{
+    int all = 1;
+    for (int k = 0; k < 3; k++) {
+        const ptrdiff_t i = src_pos(bwd, y, k, s, sh);
+        row[k] = i < 0 ? NULL : src + (size_t)i * rowlen;
+        all &= i >= 0;
+    }
+    return all;
+}
+
+/* Offsets (floats; -1 outside) of the three taps of columns x0 .. x0 + n - 1, and whether all
+ * three are inside. */
+static void tap_cols(int bwd, size_t x0, size_t n, size_t s, size_t sw, size_t c, ptrdiff_t col[][3],
+                     unsigned char *full)
+{
+    for (size_t x = 0; x < n; x++) {
+        full[x] = 1;
+        for (int k = 0; k < 3; k++) {
+            const ptrdiff_t i = src_pos(bwd, x0 + x, k, s, sw);
+            col[x][k] = i < 0 ? -1 : i * (ptrdiff_t)c;
+            full[x] &= i >= 0;
+        }
+    }
+}
+
+/* Columns [0, n) of one row chunk for channels ch .. ch + 4 * NV - 1 (NV = 1 or 2 vectors): the
+ * nine weights in registers, each output an FMA chain over its valid taps. */
+INLINE void dw_block(const int NV, const float *const row[3], int rows_in, const ptrdiff_t col[][3],
+                     const unsigned char *full, size_t n, size_t c, size_t ch, const float *wt, const float *bias,
+                     float lo, float hi, float *d)
+{
+    float32x4_t w0[9], w1[9], b0 = vdupq_n_f32(0.0f), b1 = b0;
+    const float32x4_t vlo = vdupq_n_f32(lo), vhi = vdupq_n_f32(hi);
+#pragma GCC unroll 9
+    for (int t = 0; t < 9; t++) {
+        w0[t] = vld1q_f32(wt + (size_t)t * c + ch);
+        w1[t] = NV == 2 ? vld1q_f32(wt + (size_t)t * c + ch + 4) : w0[t];
+    }
+    if (bias) {
+        b0 = vld1q_f32(bias + ch);
+        if (NV == 2)
+            b1 = vld1q_f32(bias + ch + 4);
+    }
+    const float *r[3];
+    for (int k = 0; k < 3; k++)
+        r[k] = row[k] ? row[k] + ch : NULL;
+    for (size_t x = 0; x < n; x++, d += c) {
+        float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0;
+        const ptrdiff_t *cx = col[x];
+        if (rows_in && full[x]) {
+#pragma GCC unroll 9
+            for (int t = 0; t < 9; t++) {
+                const float *p = r[t / 3] + cx[t % 3];
+                a0 = vfmaq_f32(a0, vld1q_f32(p), w0[t]);
+                if (NV == 2)
+                    a1 = vfmaq_f32(a1, vld1q_f32(p + 4), w1[t]);
+            }
+        } else {
+#pragma GCC unroll 9
+            for (int t = 0; t < 9; t++) {
+                if (!r[t / 3] || cx[t % 3] < 0)
+                    continue;
+                const float *p = r[t / 3] + cx[t % 3];
+                a0 = vfmaq_f32(a0, vld1q_f32(p), w0[t]);
+                if (NV == 2)
+                    a1 = vfmaq_f32(a1, vld1q_f32(p + 4), w1[t]);
+            }
+        }
+        if (bias) { /* FMAX / FMIN keep a NaN sum NaN, as in scalar */
+            a0 = vminq_f32(vhi, vmaxq_f32(vlo, vaddq_f32(a0, b0)));
+            if (NV == 2)
+                a1 = vminq_f32(vhi, vmaxq_f32(vlo, vaddq_f32(a1, b1)));
+        }
+        vst1q_f32(d + ch, a0);
+        if (NV == 2)
+            vst1q_f32(d + ch + 4, a1);
+    }
+}
+
+/* Rows y0..y1 of dst[y][x][c] = sum of taps over src[sh][sw][c] (forward: src = in, dst = out;
+ * input gradient: src = dout, dst = din), then bias and clamp if bias. */
+static void dw_rows(int bwd, const float *src, size_t sh, size_t sw, size_t c, const float *wt, const float *bias,
+                    float lo, float hi, float *dst, size_t dw, size_t s, size_t y0, size_t y1)
+{
+    ptrdiff_t col[XB][3];
+    unsigned char full[XB];
+    for (size_t y = y0; y < y1; y++) {
+        const float *row[3];
+        const int rows_in = tap_rows(bwd, src, y, s, sh, sw * c, row);
+        for (size_t x0 = 0; x0 < dw; x0 += XB) {
+            const size_t n = dw - x0 < XB ? dw - x0 : XB;
+            tap_cols(bwd, x0, n, s, sw, c, col, full);
+            float *d = dst + (y * dw + x0) * c;
+            size_t ch = 0;
+            for (; ch + 8 <= c; ch += 8)
+                dw_block(2, row, rows_in, col, full, n, c, ch, wt, bias, lo, hi, d);
+            for (; ch + 4 <= c; ch += 4)
+                dw_block(1, row, rows_in, col, full, n, c, ch, wt, bias, lo, hi, d);
+            for (; ch < c; ch++)
+                for (size_t x = 0; x < n; x++) {
+                    float v = 0.0f;
+                    for (int t = 0; t < 9; t++)
+                        if (row[t / 3] && col[x][t % 3] >= 0)
+                            v = fmaf(row[t / 3][col[x][t % 3] + (ptrdiff_t)ch], wt[(size_t)t * c + ch], v);
+                    if (bias) {
+                        v += bias[ch];
+                        v = v < lo ? lo : v > hi ? hi : v;
+                    }
+                    d[x * c + ch] = v;
+                }
+        }
+    }
+}
+
+void mnv2_dw3x3_fwd_neon(const float *in, size_t h, size_t w, size_t c, const float *wt, float *out, size_t ho,
+                         size_t wo, size_t stride, size_t y0, size_t y1)
+{
+    (void)ho;
+    dw_rows(0, in, h, w, c, wt, NULL, 0.0f, 0.0f, out, wo, stride, y0, y1);
+}
+
+void mnv2_dw3x3_fwd_bias_act_neon(const float *in, size_t h, size_t w, size_t c, const float *wt, const float *bias,
+                                  float lo, float hi, float *out, size_t ho, size_t wo, size_t stride, size_t y0,
+                                  size_t y1)
+{
+    (void)ho;
+    dw_rows(0, in, h, w, c, wt, bias, lo, hi, out, wo, stride, y0, y1);
+}
+
+void mnv2_dw3x3_bwd_data_neon(const float *dout, size_t ho, size_t wo, size_t c, const float *wt, float *din,
+                              size_t h, size_t w, size_t stride, size_t y0, size_t y1)
+{
+    (void)h;
+    dw_rows(1, dout, ho, wo, c, wt, NULL, 0.0f, 0.0f, din, w, stride, y0, y1);
+}
+
+/* Weight gradient of one row chunk for channels ch .. ch + 4 * NV - 1: the nine taps' sums in
+ * registers, loaded from and stored back to dwt, adding in x order. */
+INLINE void dwf_block(const int NV, const float *const row[3], int rows_in, const ptrdiff_t col[][3],
+                      const unsigned char *full, size_t n, size_t c, size_t ch, const float *g, float *dwt)
+{
+    float32x4_t a0[9], a1[9];
+#pragma GCC unroll 9
+    for (int t = 0; t < 9; t++) {
+        a0[t] = vld1q_f32(dwt + (size_t)t * c + ch);
+        a1[t] = NV == 2 ? vld1q_f32(dwt + (size_t)t * c + ch + 4) : a0[t];
+    }
+    const float *r[3];
+    for (int k = 0; k < 3; k++)
+        r[k] = row[k] ? row[k] + ch : NULL;
+    for (size_t x = 0; x < n; x++) {
+        const float32x4_t g0 = vld1q_f32(g + x * c + ch), g1 = NV == 2 ? vld1q_f32(g + x * c + ch + 4) : g0;
+        const ptrdiff_t *cx = col[x];
+        if (rows_in && full[x]) {
+#pragma GCC unroll 9
+            for (int t = 0; t < 9; t++) {
+                const float *p = r[t / 3] + cx[t % 3];
+                a0[t] = vfmaq_f32(a0[t], vld1q_f32(p), g0);
+                if (NV == 2)
+                    a1[t] = vfmaq_f32(a1[t], vld1q_f32(p + 4), g1);
+            }
+        } else {
+#pragma GCC unroll 9
+            for (int t = 0; t < 9; t++) {
+                if (!r[t / 3] || cx[t % 3] < 0)
+                    continue;
+                const float *p = r[t / 3] + cx[t % 3];
+                a0[t] = vfmaq_f32(a0[t], vld1q_f32(p), g0);
+                if (NV == 2)
+                    a1[t] = vfmaq_f32(a1[t], vld1q_f32(p + 4), g1);
+            }
+        }
+    }
+#pragma GCC unroll 9
+    for (int t = 0; t < 9; t++) {
+        vst1q_f32(dwt + (size_t)t * c + ch, a0[t]);
+        if (NV == 2)
+            vst1q_f32(dwt + (size_t)t * c + ch + 4, a1[t]);
+    }
+}
+
+void mnv2_dw3x3_bwd_filter_neon(const float *in, size_t h, size_t w, size_t c, const float *dout, size_t ho,
+                                size_t wo, size_t stride, size_t y0, size_t y1, float *dwt)
+{
+    (void)ho;
+    ptrdiff_t col[XB][3];
+    unsigned char full[XB];
+    for (size_t y = y0; y < y1; y++) {
+        const float *row[3];
+        const int rows_in = tap_rows(0, in, y, stride, h, w * c, row);
+        for (size_t x0 = 0; x0 < wo; x0 += XB) {
+            const size_t n = wo - x0 < XB ? wo - x0 : XB;
+            tap_cols(0, x0, n, stride, w, c, col, full);
+            const float *g = dout + (y * wo + x0) * c;
+            size_t ch = 0;
+            for (; ch + 8 <= c; ch += 8)
+                dwf_block(2, row, rows_in, col, full, n, c, ch, g, dwt);
+            for (; ch + 4 <= c; ch += 4)
+                dwf_block(1, row, rows_in, col, full, n, c, ch, g, dwt);
+            for (; ch < c; ch++)
+                for (int t = 0; t < 9; t++) {
+                    float a = dwt[(size_t)t * c + ch];
+                    for (size_t x = 0; row[t / 3] && x < n; x++)
+                        if (col[x][t % 3] >= 0)
+                            a = fmaf(row[t / 3][col[x][t % 3] + (ptrdiff_t)ch], g[x * c + ch], a);
+                    dwt[(size_t)t * c + ch] = a;
+                }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+/* SSE4.1 full 3x3 convolution (the stem, few input channels): output channels across vectors,
+ * eight then four at a time, the rest one at a time; every sum in the scalar kernel's order
+ * (forward: taps, then input channels; weight gradient: rows, then columns). */
+#if !defined(__SSE4_1__)
+#error "this file must be compiled with -msse4.1"
+#endif
+#include <smmintrin.h>
+
+#include "kernels/kernels.h"
+
+/* Input position of tap k for output position o (o * s + k - 1), or -1 outside [0, n). */
+static inline ptrdiff_t src_pos(size_t o, size_t k, size_t s, size_t n)
+{
+    const ptrdiff_t i = (ptrdiff_t)(o * s + k) - 1;
+    return i >= 0 && i < (ptrdiff_t)n ? i : -1;
+}
+
+void mnv2_conv3x3_fwd_sse41(const float *in, size_t h, size_t w, size_t cin, const float *wt, float *out, size_t ho,
+                            size_t wo, size_t cout, size_t stride, size_t y0, size_t y1)
+{
+    (void)ho;
+    for (size_t y = y0; y < y1; y++)
+        for (size_t x = 0; x < wo; x++) {
+            const float *src[9]; /* input pixel of each tap, NULL outside */
+            for (size_t t = 0; t < 9; t++) {
+                const ptrdiff_t iy = src_pos(y, t / 3, stride, h), ix = src_pos(x, t % 3, stride, w);
+                src[t] = iy < 0 || ix < 0 ? NULL : in + ((size_t)iy * w + (size_t)ix) * cin;
+            }
+            float *o = out + (y * wo + x) * cout;
+            size_t co = 0;
+            for (; co + 8 <= cout; co += 8) {
+                __m128 a0 = _mm_setzero_ps(), a1 = a0;
+                for (size_t t = 0; t < 9; t++) {
+                    if (!src[t])
+                        continue;
+                    const float *wp = wt + t * cin * cout + co;
+                    for (size_t ci = 0; ci < cin; ci++) {
+                        const __m128 v = _mm_set1_ps(src[t][ci]);
+                        a0 = _mm_add_ps(a0, _mm_mul_ps(v, _mm_loadu_ps(wp + ci * cout)));
+                        a1 = _mm_add_ps(a1, _mm_mul_ps(v, _mm_loadu_ps(wp + ci * cout + 4)));
+                    }
+                }
+                _mm_storeu_ps(o + co, a0), _mm_storeu_ps(o + co + 4, a1);
+            }
+            for (; co + 4 <= cout; co += 4) {
+                __m128 a0 = _mm_setzero_ps();
+                for (size_t t = 0; t < 9; t++)
+                    for (size_t ci = 0; src[t] && ci < cin; ci++)
+                        a0 = _mm_add_ps(a0, _mm_mul_ps(_mm_set1_ps(src[t][ci]),
+                                                       _mm_loadu_ps(wt + (t * cin + ci) * cout + co)));
+                _mm_storeu_ps(o + co, a0);
+            }
+            for (; co < cout; co++) {
+                float a = 0.0f;
+                for (size_t t = 0; t < 9; t++)
+                    for (size_t ci = 0; src[t] && ci < cin; ci++)
+                        a += src[t][ci] * wt[(t * cin + ci) * cout + co];
+                o[co] = a;
+            }
+        }
+}
+
+/* Output columns [*xa, *xb) whose tap kx lies inside [0, w). */
+static void tap_span(size_t kx, size_t s, size_t w, size_t wo, size_t *xa, size_t *xb)
+{
+    size_t a = 0, b = wo;
+    while (a < b && src_pos(a, kx, s, w) < 0)
+        a++;
+    while (b > a && src_pos(b - 1, kx, s, w) < 0)
+        b--;
+    *xa = a, *xb = b;
+}
+
+/* dwt[t][ci][co..co+4j) accumulates in registers over rows y0..y1 and columns, in that order. */
+#define FILTER_BLOCK(J)                                                                                                    for (; co + 4 * J <= cout; co += 4 * J) {                                                                                 __m128 acc[J];                                                                                                         for (int j = 0; j < J; j++)                                                                                                acc[j] = _mm_loadu_ps(dw + co + 4 * j);                                                                            for (size_t y = y0; y < y1; y++) {                                                                                         const ptrdiff_t iy = src_pos(y, ky, stride, h);                                                                        if (iy < 0)                                                                                                                continue;                                                                                                          const float *ip = in + ((size_t)iy * w + kx - 1) * cin + ci, *g = dout + y * wo * cout + co;                          for (size_t x = xa; x < xb; x++) {                                                                                         const __m128 v = _mm_set1_ps(ip[x * stride * cin]);                                                                    for (int j = 0; j < J; j++)                                                                                                acc[j] = _mm_add_ps(acc[j], _mm_mul_ps(v, _mm_loadu_ps(g + x * cout + 4 * j)));                                }                                                                                                                  }                                                                                                                      for (int j = 0; j < J; j++)                                                                                                _mm_storeu_ps(dw + co + 4 * j, acc[j]);                                                                        }
+
+void mnv2_conv3x3_bwd_filter_sse41(const float *in, size_t h, size_t w, size_t cin, const float *dout, size_t ho,
+                                   size_t wo, size_t cout, size_t stride, size_t y0, size_t y1, float *dwt)
+{
+    (void)ho;
+    for (size_t t = 0; t < 9; t++) {
+        const size_t ky = t / 3, kx = t % 3;
+        size_t xa, xb;
+        tap_span(kx, stride, w, wo, &xa, &xb);
+        for (size_t ci = 0; ci < cin; ci++) {
+            float *dw = dwt + (t * cin + ci) * cout;
+            size_t co = 0;
+            FILTER_BLOCK(4)
+            FILTER_BLOCK(1)
+            for (; co < cout; co++) {
+                float a = dw[co];
+                for (size_t y = y0; y < y1; y++) {
+                    const ptrdiff_t iy = src_pos(y, ky, stride, h);
+                    for (size_t x = xa; iy >= 0 && x < xb; x++)
+                        a += in[((size_t)iy * w + x * stride + kx - 1) * cin + ci] * dout[(y * wo + x) * cout + co];
+                }
+                dw[co] = a;
+            }
+        }
+    }
+}
