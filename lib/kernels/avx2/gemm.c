@@ -61,13 +61,13 @@ ALWAYS_INLINE void ukr(const int nv, const int masked, const size_t cs, size_t m
         acc[i][1] = _mm256_setzero_ps();
     }
     const float *a0 = ar[0], *a1 = ar[1], *a2 = ar[2], *a3 = ar[3], *a4 = ar[4], *a5 = ar[5];
-    for (size_t p = 0; p < kc; p++) {
+    for (size_t p = 0, off = 0; p < kc; p++, off += cs) {
         const __m256 b0 = _mm256_loadu_ps(bp);
         const __m256 b1 = nv > 1 ? _mm256_loadu_ps(bp + 8) : b0;
         bp += bs;
         __m256 x;
 #define ROW(i)                                                                                                        \
-    x = _mm256_broadcast_ss(a##i + p * cs);                                                                           \
+    x = _mm256_broadcast_ss(a##i + off);                                                                              \
     acc[i][0] = _mm256_fmadd_ps(x, b0, acc[i][0]);                                                                    \
     if (nv > 1)                                                                                                       \
         acc[i][1] = _mm256_fmadd_ps(x, b1, acc[i][1]);

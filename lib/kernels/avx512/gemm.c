@@ -81,6 +81,17 @@ static ALWAYS_INLINE void ukernel(const int mr, const int nv, size_t kc, const f
             c1[r] = _mm512_min_ps(hi, _mm512_max_ps(lo, _mm512_add_ps(c1[r], bias1)));
         }
     }
+#ifdef FULLST
+    if (m0 == 0xffff && (nv == 1 || m1 == 0xffff)) {
+#pragma GCC unroll 16
+    for (int r = 0; r < mr; r++) {
+        _mm512_storeu_ps(c + r * ldc, c0[r]);
+        if (nv == 2)
+            _mm512_storeu_ps(c + r * ldc + 16, c1[r]);
+    }
+    return;
+    }
+#endif
 #pragma GCC unroll 16
     for (int r = 0; r < mr; r++) {
         _mm512_mask_storeu_ps(c + r * ldc, m0, c0[r]);

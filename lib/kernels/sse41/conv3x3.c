@@ -71,8 +71,27 @@ static void tap_span(size_t kx, size_t s, size_t w, size_t wo, size_t *xa, size_
     *xa = a, *xb = b;
 }
 
-/* dwt[t][ci][co..co+4j) accumulates in registers over rows y0..y1 and columns, in that order. */
-#define FILTER_BLOCK(J)                                                                                                    for (; co + 4 * J <= cout; co += 4 * J) {                                                                                 __m128 acc[J];                                                                                                         for (int j = 0; j < J; j++)                                                                                                acc[j] = _mm_loadu_ps(dw + co + 4 * j);                                                                            for (size_t y = y0; y < y1; y++) {                                                                                         const ptrdiff_t iy = src_pos(y, ky, stride, h);                                                                        if (iy < 0)                                                                                                                continue;                                                                                                          const float *ip = in + ((size_t)iy * w + kx - 1) * cin + ci, *g = dout + y * wo * cout + co;                          for (size_t x = xa; x < xb; x++) {                                                                                         const __m128 v = _mm_set1_ps(ip[x * stride * cin]);                                                                    for (int j = 0; j < J; j++)                                                                                                acc[j] = _mm_add_ps(acc[j], _mm_mul_ps(v, _mm_loadu_ps(g + x * cout + 4 * j)));                                }                                                                                                                  }                                                                                                                      for (int j = 0; j < J; j++)                                                                                                _mm_storeu_ps(dw + co + 4 * j, acc[j]);                                                                        }
+/* dwt[t][ci][co .. co + 4J) accumulates in registers over rows y0..y1 and columns, in that order.
+ * Columns run over [xa, xb), where tap kx is inside: x * stride + kx - 1 does not wrap. */
+#define FILTER_BLOCK(J)                                                                                                \
+    for (; co + 4 * (J) <= cout; co += 4 * (J)) {                                                                      \
+        __m128 acc[J];                                                                                                 \
+        for (int j = 0; j < (J); j++)                                                                                  \
+            acc[j] = _mm_loadu_ps(dw + co + 4 * j);                                                                    \
+        for (size_t y = y0; y < y1; y++) {                                                                             \
+            const ptrdiff_t iy = src_pos(y, ky, stride, h);                                                            \
+            if (iy < 0)                                                                                                \
+                continue;                                                                                              \
+            const float *ip = in + (size_t)iy * w * cin + ci, *g = dout + y * wo * cout + co;                         \
+            for (size_t x = xa; x < xb; x++) {                                                                         \
+                const __m128 v = _mm_set1_ps(ip[(x * stride + kx - 1) * cin]);                                        \
+                for (int j = 0; j < (J); j++)                                                                          \
+                    acc[j] = _mm_add_ps(acc[j], _mm_mul_ps(v, _mm_loadu_ps(g + x * cout + 4 * j)));                    \
+            }                                                                                                          \
+        }                                                                                                              \
+        for (int j = 0; j < (J); j++)                                                                                  \
+            _mm_storeu_ps(dw + co + 4 * j, acc[j]);                                                                    \
+    }
 
 void mnv2_conv3x3_bwd_filter_sse41(const float *in, size_t h, size_t w, size_t cin, const float *dout, size_t ho,
                                    size_t wo, size_t cout, size_t stride, size_t y0, size_t y1, float *dwt)
