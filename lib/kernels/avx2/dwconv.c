@@ -41,6 +41,15 @@ ALWAYS_INLINE void st(const int masked, float *p, __m256i m, __m256 v)
         _mm256_storeu_ps(p, v);
 }
 
+/* Prefetches the cache line at p in each of n pixels (c floats apart): the lines a channel group
+ * will first touch on the next row, one row ahead, so that the pixel-strided walk does not wait
+ * on memory. */
+static inline void prefetch_px(const float *p, size_t n, size_t c)
+{
+    for (size_t i = 0; i < n; i++)
+        _mm_prefetch((const char *)(p + i * c), _MM_HINT_T0);
+}
+
 /* Interior columns of a row: x in [*x0, *x1) have all three taps inside [0, w) when the tap for
  * kx sits at x * s + kx - 1. */
 static void interior(size_t w, size_t wo, size_t s, size_t *x0, size_t *x1)
@@ -56,14 +65,18 @@ static void interior(size_t w, size_t wo, size_t s, size_t *x0, size_t *x1)
 /* ---- forward ---------------------------------------------------------------------------- */
 
 /* NX outputs of row y starting at column x, all of whose column taps are inside the image (rows
- * may not be: v[ky]). S is the stride when known at compile time, else 0 (then NX = 1). The
- * chains of the NX outputs are interleaved; each still runs over its taps in (ky, kx) order. */
-ALWAYS_INLINE void fwd_block(const int S, const int NX, const int masked, const float *const r[3], const int v[3],
-                             const __m256 wv[9], size_t c, size_t s, size_t x, float *o, __m256i m, const int ep,
-                             __m256 vb, __m256 vlo, __m256 vhi)
+ * may not be: v[ky]), NV vectors of channels (the last one masked when `masked`). S is the stride
+ * when known at compile time, else 0 (then NX = 1). The chains of the NX outputs are
+ * interleaved; each still runs over its taps in (ky, kx) order. */
+ALWAYS_INLINE void fwd_block(const int S, const int NX, const int NV, const int masked, const float *const r[3],
+                             const int v[3], const __m256 wv[9][2], size_t c, size_t s, size_t x, float *o,
+                             __m256i m, const int ep, const __m256 vb[2], __m256 vlo, __m256 vhi)
 {
     const size_t ss = S ? (size_t)S : s;
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    __m256 acc[4][2];
+#pragma GCC unroll 4
+    for (int j = 0; j < NX; j++)
+        acc[j][0] = acc[j][1] = _mm256_setzero_ps();
 #pragma GCC unroll 3
     for (int ky = 0; ky < 3; ky++) {
         if (!v[ky])
@@ -73,39 +86,48 @@ ALWAYS_INLINE void fwd_block(const int S, const int NX, const int masked, const 
         for (int t = 0; t < 12; t++) {
             if (t >= (NX - 1) * (S ? S : 1) + 3)
                 break;
-            const __m256 col = ld(masked, p + (size_t)t * c, m);
+#pragma GCC unroll 2
+            for (int u = 0; u < NV; u++) {
+                const __m256 col = ld(masked && u == NV - 1, p + (size_t)t * c + 8 * (size_t)u, m);
 #pragma GCC unroll 4
-            for (int j = 0; j < NX; j++) {
-                const int kx = t - j * (S ? S : 1);
-                if (kx >= 0 && kx < 3)
-                    acc[j] = _mm256_fmadd_ps(col, wv[ky * 3 + kx], acc[j]);
+                for (int j = 0; j < NX; j++) {
+                    const int kx = t - j * (S ? S : 1);
+                    if (kx >= 0 && kx < 3)
+                        acc[j][u] = _mm256_fmadd_ps(col, wv[ky * 3 + kx][u], acc[j][u]);
+                }
             }
         }
     }
 #pragma GCC unroll 4
-    for (int j = 0; j < NX; j++) {
-        __m256 res = acc[j];
-        if (ep)
-            res = clamp(_mm256_add_ps(res, vb), vlo, vhi);
-        st(masked, o + (x + (size_t)j) * c, m, res);
-    }
+    for (int j = 0; j < NX; j++)
+#pragma GCC unroll 2
+        for (int u = 0; u < NV; u++) {
+            __m256 res = acc[j][u];
+            if (ep)
+                res = clamp(_mm256_add_ps(res, vb[u]), vlo, vhi);
+            st(masked && u == NV - 1, o + (x + (size_t)j) * c + 8 * (size_t)u, m, res);
+        }
 }
 
-/* One output row y, channels [c0, c0 + 8). */
-ALWAYS_INLINE void fwd_row(const int S, const int masked, const int ep, const float *in, size_t h, size_t w, size_t c,
-                           const float *wt, float *out, size_t wo, size_t s, size_t y, size_t c0, __m256i m,
-                           const float *bias, float lo, float hi)
+/* One output row y, channels [c0, c0 + 8 NV). */
+ALWAYS_INLINE void fwd_row(const int S, const int NV, const int masked, const int ep, const float *in, size_t h,
+                           size_t w, size_t c, const float *wt, float *out, size_t wo, size_t s, size_t y, size_t c0,
+                           __m256i m, const float *bias, float lo, float hi)
 {
     const size_t ss = S ? (size_t)S : s;
     const size_t iy = y * ss; /* input row of ky = 1 */
     const int v[3] = {iy >= 1 && iy - 1 < h, iy < h, iy + 1 < h};
     const float *const r[3] = {v[0] ? in + (iy - 1) * w * c + c0 : in, v[1] ? in + iy * w * c + c0 : in,
                                v[2] ? in + (iy + 1) * w * c + c0 : in};
-    __m256 wv[9];
+    __m256 wv[9][2], vb[2];
+#pragma GCC unroll 2
+    for (int u = 0; u < NV; u++) {
+        const int mu = masked && u == NV - 1;
 #pragma GCC unroll 9
-    for (int t = 0; t < 9; t++)
-        wv[t] = ld(masked, wt + (size_t)t * c + c0, m);
-    const __m256 vb = ep ? ld(masked, bias + c0, m) : _mm256_setzero_ps();
+        for (int t = 0; t < 9; t++)
+            wv[t][u] = ld(mu, wt + (size_t)t * c + c0 + 8 * (size_t)u, m);
+        vb[u] = ep ? ld(mu, bias + c0 + 8 * (size_t)u, m) : _mm256_setzero_ps();
+    }
     const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
     size_t xi0, xi1;
     interior(w, wo, ss, &xi0, &xi1);
@@ -114,25 +136,30 @@ ALWAYS_INLINE void fwd_row(const int S, const int masked, const int ep, const fl
         if (x == xi0 && xi0 < xi1) {
             if (S)
                 for (; x + 4 <= xi1; x += 4)
-                    fwd_block(S, 4, masked, r, v, wv, c, ss, x, o, m, ep, vb, vlo, vhi);
+                    fwd_block(S, 4, NV, masked, r, v, wv, c, ss, x, o, m, ep, vb, vlo, vhi);
             for (; x < xi1; x++)
-                fwd_block(S, 1, masked, r, v, wv, c, ss, x, o, m, ep, vb, vlo, vhi);
+                fwd_block(S, 1, NV, masked, r, v, wv, c, ss, x, o, m, ep, vb, vlo, vhi);
             if (x == wo)
                 break;
         }
         /* Edge column: check every tap. */
         const size_t ix = x * ss; /* input column of kx = 1 */
         const int hv[3] = {ix >= 1 && ix - 1 < w, ix < w, ix + 1 < w};
-        __m256 acc = _mm256_setzero_ps();
+#pragma GCC unroll 2
+        for (int u = 0; u < NV; u++) {
+            const int mu = masked && u == NV - 1;
+            __m256 acc = _mm256_setzero_ps();
 #pragma GCC unroll 3
-        for (int ky = 0; ky < 3; ky++)
+            for (int ky = 0; ky < 3; ky++)
 #pragma GCC unroll 3
-            for (int kx = 0; kx < 3; kx++)
-                if (v[ky] && hv[kx])
-                    acc = _mm256_fmadd_ps(ld(masked, r[ky] + (ix + (size_t)kx - 1) * c, m), wv[ky * 3 + kx], acc);
-        if (ep)
-            acc = clamp(_mm256_add_ps(acc, vb), vlo, vhi);
-        st(masked, o + x * c, m, acc);
+                for (int kx = 0; kx < 3; kx++)
+                    if (v[ky] && hv[kx])
+                        acc = _mm256_fmadd_ps(ld(mu, r[ky] + (ix + (size_t)kx - 1) * c + 8 * (size_t)u, m),
+                                              wv[ky * 3 + kx][u], acc);
+            if (ep)
+                acc = clamp(_mm256_add_ps(acc, vb[u]), vlo, vhi);
+            st(mu, o + x * c + 8 * (size_t)u, m, acc);
+        }
     }
 }
 
@@ -143,10 +170,20 @@ ALWAYS_INLINE void fwd_rows(const int S, const int ep, const float *in, size_t h
     const __m256i mfull = _mm256_set1_epi32(-1), mt = tail_mask(c % 8);
     for (size_t y = y0; y < y1; y++) {
         size_t c0 = 0;
-        for (; c0 + 8 <= c; c0 += 8)
-            fwd_row(S, 0, ep, in, h, w, c, wt, out, wo, s, y, c0, mfull, bias, lo, hi);
-        if (c0 < c)
-            fwd_row(S, 1, ep, in, h, w, c, wt, out, wo, s, y, c0, mt, bias, lo, hi);
+        for (; c0 + 16 <= c; c0 += 16) {
+            if (y + 1 < y1) {
+                for (size_t r = y * s + 2; r <= (y + 1) * s + 1 && r < h; r++)
+                    prefetch_px(in + r * w * c + c0, w, c);
+                prefetch_px(out + (y + 1) * wo * c + c0, wo, c);
+            }
+            fwd_row(S, 2, 0, ep, in, h, w, c, wt, out, wo, s, y, c0, mfull, bias, lo, hi);
+        }
+        if (c - c0 > 8)
+            fwd_row(S, 2, 1, ep, in, h, w, c, wt, out, wo, s, y, c0, mt, bias, lo, hi);
+        else if (c - c0 == 8)
+            fwd_row(S, 1, 0, ep, in, h, w, c, wt, out, wo, s, y, c0, mfull, bias, lo, hi);
+        else if (c > c0)
+            fwd_row(S, 1, 1, ep, in, h, w, c, wt, out, wo, s, y, c0, mt, bias, lo, hi);
     }
 }
 
@@ -287,8 +324,15 @@ ALWAYS_INLINE void bwd_data_rows(const int S, const float *dout, size_t ho, size
     const __m256i mfull = _mm256_set1_epi32(-1), mt = tail_mask(c % 8);
     for (size_t y = y0; y < y1; y++) {
         size_t c0 = 0;
-        for (; c0 + 8 <= c; c0 += 8)
+        for (; c0 + 8 <= c; c0 += 8) {
+            if (c0 % 16 == 0 && y + 1 < y1) {
+                const ptrdiff_t q = src_of(S, y + 1, 0, s, ho); /* the row y + 1 reads first */
+                if (q >= 0)
+                    prefetch_px(dout + (size_t)q * wo * c + c0, wo, c);
+                prefetch_px(din + (y + 1) * w * c + c0, w, c);
+            }
             bwd_data_row(S, 0, dout, ho, wo, c, wt, din, w, s, y, c0, mfull);
+        }
         if (c0 < c)
             bwd_data_row(S, 1, dout, ho, wo, c, wt, din, w, s, y, c0, mt);
     }
@@ -391,8 +435,14 @@ ALWAYS_INLINE void bwd_filter_rows(const int S, const float *in, size_t h, size_
     const __m256i mfull = _mm256_set1_epi32(-1), mt = tail_mask(c % 8);
     for (size_t y = y0; y < y1; y++) {
         size_t c0 = 0;
-        for (; c0 + 8 <= c; c0 += 8)
+        for (; c0 + 8 <= c; c0 += 8) {
+            if (c0 % 16 == 0 && y + 1 < y1) {
+                for (size_t r = y * s + 2; r <= (y + 1) * s + 1 && r < h; r++)
+                    prefetch_px(in + r * w * c + c0, w, c);
+                prefetch_px(dout + (y + 1) * wo * c + c0, wo, c);
+            }
             bwd_filter_row(S, 0, in, h, w, c, dout, wo, s, y, c0, mfull, dwt);
+        }
         if (c0 < c)
             bwd_filter_row(S, 1, in, h, w, c, dout, wo, s, y, c0, mt, dwt);
     }

@@ -19,6 +19,15 @@ static ALWAYS_INLINE __mmask16 tail_mask(size_t n)
     return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
 }
 
+/* Plain stores where the block is whole: masked stores that miss the cache are slow. */
+static ALWAYS_INLINE void st(const int full, __mmask16 m, float *p, __m512 v)
+{
+    if (full)
+        _mm512_storeu_ps(p, v);
+    else
+        _mm512_mask_storeu_ps(p, m, v);
+}
+
 /* Taps of a 3x3 window that fall inside the image: bit k set when coordinate i0 + k is in [0, n). */
 static ALWAYS_INLINE int valid3(ptrdiff_t i0, size_t n)
 {
@@ -63,11 +72,12 @@ static ALWAYS_INLINE void fwd_tile(const int xb, const int nv, const int kxv, in
             }
         }
     }
+    const int full = m0 == 0xffff && (nv == 1 || m1 == 0xffff);
 #pragma GCC unroll 8
     for (int p = 0; p < xb; p++) {
-        _mm512_mask_storeu_ps(o + (size_t)p * cout, m0, acc[p][0]);
+        st(full, m0, o + (size_t)p * cout, acc[p][0]);
         if (nv == 2)
-            _mm512_mask_storeu_ps(o + (size_t)p * cout + 16, m1, acc[p][1]);
+            st(full, m1, o + (size_t)p * cout + 16, acc[p][1]);
     }
 }
 
@@ -165,12 +175,13 @@ static ALWAYS_INLINE void filt_tile(const int nv, size_t ky, size_t r0, size_t n
             }
         }
     }
+    const int full = m0 == 0xffff && (nv == 1 || m1 == 0xffff);
 #pragma GCC unroll 12
     for (size_t r = 0; r < RB; r++)
         if (r < nr) {
-            _mm512_mask_storeu_ps(d + r * cout, m0, acc[r][0]);
+            st(full, m0, d + r * cout, acc[r][0]);
             if (nv == 2)
-                _mm512_mask_storeu_ps(d + r * cout + 16, m1, acc[r][1]);
+                st(full, m1, d + r * cout + 16, acc[r][1]);
         }
 }
 

@@ -23,13 +23,32 @@ static ALWAYS_INLINE size_t head_len(const float *p, size_t n)
     return h < n ? h : n;
 }
 
-/* dy where 0 < y < 6 (ordered compares: a NaN y gives 0, as in the scalar), else 0. */
-static ALWAYS_INLINE void relu6_bwd_vec(__mmask16 m, float *dy, const float *y, __m512 six)
+static ALWAYS_INLINE __m512 ld(const int full, __mmask16 m, const float *p)
 {
-    const __m512 yv = _mm512_maskz_loadu_ps(m, y);
+    return full ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(m, p);
+}
+
+/* Plain stores for whole vectors: masked stores that miss the cache are slow. */
+static ALWAYS_INLINE void st(const int full, __mmask16 m, float *p, __m512 v)
+{
+    if (full)
+        _mm512_storeu_ps(p, v);
+    else
+        _mm512_mask_storeu_ps(p, m, v);
+}
+
+/* dy where 0 < y < 6 (ordered compares: a NaN y gives 0, as in the scalar), else 0. */
+static ALWAYS_INLINE void relu6_bwd_vec(const int full, __mmask16 m, float *dy, const float *y, __m512 six)
+{
+    const __m512 yv = ld(full, m, y);
     const __mmask16 keep = _mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(yv, _mm512_setzero_ps(), _CMP_GT_OQ), yv,
                                                    six, _CMP_LT_OQ);
-    _mm512_mask_storeu_ps(dy, m, _mm512_maskz_mov_ps(keep, _mm512_maskz_loadu_ps(m, dy)));
+    st(full, m, dy, _mm512_maskz_mov_ps(keep, ld(full, m, dy)));
+}
+
+static ALWAYS_INLINE void add_vec(const int full, __mmask16 m, float *y, const float *x)
+{
+    st(full, m, y, _mm512_add_ps(ld(full, m, y), ld(full, m, x)));
 }
 
 void mnv2_relu6_bwd_avx512(float *dy, const float *y, size_t n)
@@ -37,27 +56,22 @@ void mnv2_relu6_bwd_avx512(float *dy, const float *y, size_t n)
     const __m512 six = _mm512_set1_ps(6.0f);
     size_t i = head_len(dy, n);
     if (i)
-        relu6_bwd_vec(tail_mask(i), dy, y, six);
+        relu6_bwd_vec(0, tail_mask(i), dy, y, six);
     for (; i + 64 <= n; i += 64)
         for (int v = 0; v < 4; v++)
-            relu6_bwd_vec(0xffff, dy + i + 16 * v, y + i + 16 * v, six);
+            relu6_bwd_vec(1, 0xffff, dy + i + 16 * v, y + i + 16 * v, six);
     for (; i < n; i += 16)
-        relu6_bwd_vec(tail_mask(n - i), dy + i, y + i, six);
+        relu6_bwd_vec(0, tail_mask(n - i), dy + i, y + i, six);
 }
 
 void mnv2_add_avx512(float *y, const float *x, size_t n)
 {
     size_t i = head_len(y, n);
-    if (i) {
-        const __mmask16 m = tail_mask(i);
-        _mm512_mask_storeu_ps(y, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, y), _mm512_maskz_loadu_ps(m, x)));
-    }
+    if (i)
+        add_vec(0, tail_mask(i), y, x);
     for (; i + 64 <= n; i += 64)
         for (int v = 0; v < 4; v++)
-            _mm512_storeu_ps(y + i + 16 * v,
-                             _mm512_add_ps(_mm512_loadu_ps(y + i + 16 * v), _mm512_loadu_ps(x + i + 16 * v)));
-    for (; i < n; i += 16) {
-        const __mmask16 m = tail_mask(n - i);
-        _mm512_mask_storeu_ps(y + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, y + i), _mm512_maskz_loadu_ps(m, x + i)));
-    }
+            add_vec(1, 0xffff, y + i + 16 * v, x + i + 16 * v);
+    for (; i < n; i += 16)
+        add_vec(0, tail_mask(n - i), y + i, x + i);
 }

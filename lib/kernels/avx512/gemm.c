@@ -1,10 +1,10 @@
 /* AVX-512 GEMMs: a 12x32 register-blocked microkernel (24 zmm accumulators, A broadcast, two zmm of
  * B per k step). B is packed per (k block, column block) into a stack buffer of 32-column panels
- * (transposed on the way for gemm_nt); A is read in place ([m x k] rows for nn / nt, [k x m] rows
- * for tn). Every output element is one fma chain along k in increasing order, starting from 0
- * (acc = 0) or from C (acc = 1), whatever tile it falls in: edge tiles differ only in how many rows
- * they run and in the masks of their C loads and stores, so splitting m across calls gives
- * identical bits. */
+ * (transposed on the way for gemm_nt), except where it is read in place (gemm_tn, few rows); A is
+ * read in place ([m x k] rows for nn / nt, [k x m] rows for tn).
+ * Every output element is one fma chain along k in increasing order, starting from 0 (acc = 0) or
+ * from C (acc = 1), whatever tile it falls in: tiles differ only in how many rows they run and in
+ * the masks of their loads and stores, so splitting m across calls gives identical bits. */
 #if !defined(__AVX512F__) || !defined(__AVX512BW__) || !defined(__AVX512DQ__) || !defined(__AVX512VL__)
 #error "this file must be compiled with -mavx512f -mavx512bw -mavx512dq -mavx512vl"
 #endif
@@ -31,24 +31,26 @@ typedef struct {
     float lo, hi;
 } epilogue;
 
-/* C[mr x nv*16] (+)= A[mr x kc] * Bp[kc x nv*16]; Bp rows are nv*16 floats apart, 64-byte aligned.
- * The C columns of vector v exist where mask mv is set. pf: when set, the next row block's A (same
- * rs, rows along k), fetched into the cache as this block runs. */
+/* C[mr x nv*16] (+)= A[mr x kc] * B[kc x nv*16]; B rows are bs floats apart (a packed panel or B
+ * itself). The C (and B) columns of vector v exist where mask mv is set. pf: when set, the next
+ * row block's A (same rs, rows along k), fetched into the cache as this block runs. */
 static ALWAYS_INLINE void ukernel(const int mr, const int nv, size_t kc, const float *a, size_t rs, size_t ps,
-                                  const float *bp, float *c, size_t ldc, __mmask16 m0, __mmask16 m1,
+                                  const float *bp, size_t bs, float *c, size_t ldc, __mmask16 m0, __mmask16 m1,
                                   const epilogue *e, const float *pf)
 {
+    const int full = m0 == 0xffff && (nv == 1 || m1 == 0xffff);
     __m512 c0[MR], c1[MR];
 #pragma GCC unroll 16
     for (int r = 0; r < mr; r++) {
         c0[r] = c1[r] = _mm512_setzero_ps();
         if (e->load) {
-            c0[r] = _mm512_maskz_loadu_ps(m0, c + r * ldc);
+            c0[r] = full ? _mm512_loadu_ps(c + r * ldc) : _mm512_maskz_loadu_ps(m0, c + r * ldc);
             if (nv == 2)
-                c1[r] = _mm512_maskz_loadu_ps(m1, c + r * ldc + 16);
+                c1[r] = full ? _mm512_loadu_ps(c + r * ldc + 16) : _mm512_maskz_loadu_ps(m1, c + r * ldc + 16);
         }
     }
-    const float *a0 = a, *a3 = mr > 3 ? a + 3 * rs : a, *a6 = mr > 6 ? a + 6 * rs : a, *a9 = mr > 9 ? a + 9 * rs : a;
+    const float *a0 = a, *a3 = mr > 3 ? a + 3 * rs : a, *a6 = mr > 6 ? a + 6 * rs : a;
+    const float *a9 = mr > 9 ? a + 9 * rs : a;
     for (size_t p = 0; p < kc; p++) {
         if (pf && (p & 15) == 0) {
             /* The next row block's A, a cache line of each row every 16 steps (rows along k). */
@@ -56,9 +58,10 @@ static ALWAYS_INLINE void ukernel(const int mr, const int nv, size_t kc, const f
             for (int r = 0; r < MR; r++)
                 _mm_prefetch((const char *)(pf + r * rs + p), _MM_HINT_T0);
         }
-        const __m512 b0 = _mm512_load_ps(bp);
-        const __m512 b1 = nv == 2 ? _mm512_load_ps(bp + 16) : b0;
-        bp += nv * 16;
+        /* Masked at a tail: B read in place must stop at n (a packed panel is zero-padded). */
+        const __m512 b0 = full ? _mm512_loadu_ps(bp) : _mm512_maskz_loadu_ps(m0, bp);
+        const __m512 b1 = nv == 2 ? (full ? _mm512_loadu_ps(bp + 16) : _mm512_maskz_loadu_ps(m1, bp + 16)) : b0;
+        bp += bs;
 #pragma GCC unroll 16
         for (int r = 0; r < mr; r++) {
             /* Rows 3q + t at aq[t * rs]: four base pointers and rs cover all twelve rows. */
@@ -81,17 +84,16 @@ static ALWAYS_INLINE void ukernel(const int mr, const int nv, size_t kc, const f
             c1[r] = _mm512_min_ps(hi, _mm512_max_ps(lo, _mm512_add_ps(c1[r], bias1)));
         }
     }
-#ifdef FULLST
-    if (m0 == 0xffff && (nv == 1 || m1 == 0xffff)) {
+    if (full) {
+        /* Plain stores where the tile is whole: masked stores that miss the cache are slow. */
 #pragma GCC unroll 16
-    for (int r = 0; r < mr; r++) {
-        _mm512_storeu_ps(c + r * ldc, c0[r]);
-        if (nv == 2)
-            _mm512_storeu_ps(c + r * ldc + 16, c1[r]);
+        for (int r = 0; r < mr; r++) {
+            _mm512_storeu_ps(c + r * ldc, c0[r]);
+            if (nv == 2)
+                _mm512_storeu_ps(c + r * ldc + 16, c1[r]);
+        }
+        return;
     }
-    return;
-    }
-#endif
 #pragma GCC unroll 16
     for (int r = 0; r < mr; r++) {
         _mm512_mask_storeu_ps(c + r * ldc, m0, c0[r]);
@@ -103,13 +105,14 @@ static ALWAYS_INLINE void ukernel(const int mr, const int nv, size_t kc, const f
 #define UK_CASE(R)                                                                                       \
     case R:                                                                                              \
         if (nv == 2)                                                                                     \
-            ukernel(R, 2, kc, a, rs, ps, bp, c, ldc, m0, m1, e, pf);                                     \
+            ukernel(R, 2, kc, a, rs, ps, bp, bs, c, ldc, m0, m1, e, pf);                                 \
         else                                                                                             \
-            ukernel(R, 1, kc, a, rs, ps, bp, c, ldc, m0, m1, e, pf);                                     \
+            ukernel(R, 1, kc, a, rs, ps, bp, bs, c, ldc, m0, m1, e, pf);                                 \
         break;
 
 static void ukernel_any(size_t mr, int nv, size_t kc, const float *a, size_t rs, size_t ps, const float *bp,
-                        float *c, size_t ldc, __mmask16 m0, __mmask16 m1, const epilogue *e, const float *pf)
+                        size_t bs, float *c, size_t ldc, __mmask16 m0, __mmask16 m1, const epilogue *e,
+                        const float *pf)
 {
     switch (mr) {
         UK_CASE(12) UK_CASE(11) UK_CASE(10) UK_CASE(9) UK_CASE(8) UK_CASE(7)
@@ -203,6 +206,8 @@ static void gemm(int at, int bt, size_t m, size_t n, size_t k, const float *a, s
                  size_t ldb, float *c, size_t ldc, int acc, const float *bias, float lo, float hi)
 {
     _Alignas(64) float bp[BP_FLOATS];
+    if (m == 0 || n == 0)
+        return;
     if (k == 0) {
         /* Nothing to multiply: C = 0, C unchanged, or the epilogue of 0. */
         const __m512 lov = _mm512_set1_ps(lo), hiv = _mm512_set1_ps(hi);
@@ -224,13 +229,20 @@ static void gemm(int at, int bt, size_t m, size_t n, size_t k, const float *a, s
         const size_t nc = n - jc < nc_max ? n - jc : nc_max;
         for (size_t pc = 0; pc < k; pc += KC) {
             const size_t kc = k - pc < KC ? k - pc : KC;
-            if (bt == B_N)
+            /* B [k x n] is read in place by gemm_tn (measured faster: its k is long and its m is
+             * split into small ranges, so a packed copy is little reused) and when there are at
+             * most two row blocks; otherwise packed. */
+            const int direct = bt == B_N && (at == A_T || m <= 2 * MR);
+            if (!direct && bt == B_N)
                 pack_b_n(kc, nc, b + pc * ldb + jc, ldb, bp);
-            else
+            else if (!direct)
                 pack_b_t(kc, nc, b + jc * ldb + pc, ldb, bp);
             const epilogue e = {acc || pc > 0, pc + kc == k ? bias : NULL, lo, hi};
-            for (size_t i = 0; i < m; i += MR) {
-                const size_t mr = m - i < MR ? m - i : MR;
+            /* Row blocks of nearly equal height (no short, latency-bound last block): the first
+             * m % nb blocks have one row more. */
+            const size_t nb = (m + MR - 1) / MR, base = m / nb, extra = m % nb;
+            for (size_t bi = 0, i = 0; bi < nb; bi++) {
+                const size_t mr = base + (bi < extra);
                 const float *ai = at == A_N ? a + i * lda + pc : a + pc * lda + i;
                 const size_t rs = at == A_N ? lda : 1, ps = at == A_N ? 1 : lda;
                 for (size_t j = 0; j < nc; j += NR) {
@@ -241,9 +253,13 @@ static void gemm(int at, int bt, size_t m, size_t n, size_t k, const float *a, s
                     if (ej.bias)
                         ej.bias = bias + jc + j;
                     /* The first panel of a row block fetches the next row block's A (when A is [m x k]). */
-                    const float *pf = at == A_N && j == 0 && kc >= 128 && i + 2 * MR <= m ? ai + MR * lda : NULL;
-                    ukernel_any(mr, nv, kc, ai, rs, ps, bp + j * kc, c + i * ldc + jc + j, ldc, m0, m1, &ej, pf);
+                    const float *pf = at == A_N && j == 0 && kc >= 128 && i + mr + MR <= m ? ai + mr * lda
+                                                                                           : NULL;
+                    const float *bj = direct ? b + pc * ldb + jc + j : bp + j * kc;
+                    const size_t bs = direct ? ldb : (size_t)nv * 16;
+                    ukernel_any(mr, nv, kc, ai, rs, ps, bj, bs, c + i * ldc + jc + j, ldc, m0, m1, &ej, pf);
                 }
+                i += mr;
             }
         }
     }

@@ -25,22 +25,36 @@ static ALWAYS_INLINE size_t head_len(const float *p, size_t n)
     return h < n ? h : n;
 }
 
-static ALWAYS_INLINE void adam_vec(const int decoupled, __mmask16 mk, float *p, const float *g, float *m, float *v,
-                                   __m512 lrwd, __m512 wd, __m512 b1, __m512 nb1, __m512 b2, __m512 nb2,
-                                   __m512 step, __m512 rbc2, __m512 eps)
+static ALWAYS_INLINE __m512 ld(const int full, __mmask16 m, const float *p)
 {
-    __m512 pv = _mm512_maskz_loadu_ps(mk, p), gv = _mm512_maskz_loadu_ps(mk, g);
+    return full ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(m, p);
+}
+
+/* Plain stores for whole vectors: masked stores that miss the cache are slow. */
+static ALWAYS_INLINE void st(const int full, __mmask16 m, float *p, __m512 v)
+{
+    if (full)
+        _mm512_storeu_ps(p, v);
+    else
+        _mm512_mask_storeu_ps(p, m, v);
+}
+
+static ALWAYS_INLINE void adam_vec(const int decoupled, const int full, __mmask16 mk, float *p, const float *g,
+                                   float *m, float *v, __m512 lrwd, __m512 wd, __m512 b1, __m512 nb1, __m512 b2,
+                                   __m512 nb2, __m512 step, __m512 rbc2, __m512 eps)
+{
+    __m512 pv = ld(full, mk, p), gv = ld(full, mk, g);
     if (decoupled)
         pv = _mm512_fnmadd_ps(lrwd, pv, pv); /* p -= lr * wd * p */
     else
         gv = _mm512_fmadd_ps(wd, pv, gv);    /* g += wd * p */
-    const __m512 mv = _mm512_fmadd_ps(b1, _mm512_maskz_loadu_ps(mk, m), _mm512_mul_ps(nb1, gv));
-    const __m512 vv = _mm512_fmadd_ps(b2, _mm512_maskz_loadu_ps(mk, v), _mm512_mul_ps(_mm512_mul_ps(nb2, gv), gv));
+    const __m512 mv = _mm512_fmadd_ps(b1, ld(full, mk, m), _mm512_mul_ps(nb1, gv));
+    const __m512 vv = _mm512_fmadd_ps(b2, ld(full, mk, v), _mm512_mul_ps(_mm512_mul_ps(nb2, gv), gv));
     const __m512 den = _mm512_fmadd_ps(_mm512_sqrt_ps(vv), rbc2, eps);
     pv = _mm512_sub_ps(pv, _mm512_div_ps(_mm512_mul_ps(step, mv), den));
-    _mm512_mask_storeu_ps(m, mk, mv);
-    _mm512_mask_storeu_ps(v, mk, vv);
-    _mm512_mask_storeu_ps(p, mk, pv);
+    st(full, mk, m, mv);
+    st(full, mk, v, vv);
+    st(full, mk, p, pv);
 }
 
 static ALWAYS_INLINE void adam(const int decoupled, float *p, const float *g, float *m, float *v, size_t n, float lr,
@@ -53,11 +67,11 @@ static ALWAYS_INLINE void adam(const int decoupled, float *p, const float *g, fl
     const __m512 epsv = _mm512_set1_ps(eps);
     size_t i = head_len(p, n);
     if (i)
-        adam_vec(decoupled, tail_mask(i), p, g, m, v, lrwd, wdv, b1, nb1, b2, nb2, step, rbc2, epsv);
+        adam_vec(decoupled, 0, tail_mask(i), p, g, m, v, lrwd, wdv, b1, nb1, b2, nb2, step, rbc2, epsv);
     for (; i + 16 <= n; i += 16)
-        adam_vec(decoupled, 0xffff, p + i, g + i, m + i, v + i, lrwd, wdv, b1, nb1, b2, nb2, step, rbc2, epsv);
+        adam_vec(decoupled, 1, 0xffff, p + i, g + i, m + i, v + i, lrwd, wdv, b1, nb1, b2, nb2, step, rbc2, epsv);
     if (i < n)
-        adam_vec(decoupled, tail_mask(n - i), p + i, g + i, m + i, v + i, lrwd, wdv, b1, nb1, b2, nb2, step, rbc2,
+        adam_vec(decoupled, 0, tail_mask(n - i), p + i, g + i, m + i, v + i, lrwd, wdv, b1, nb1, b2, nb2, step, rbc2,
                  epsv);
 }
 
@@ -70,15 +84,15 @@ void mnv2_adam_avx512(float *p, const float *g, float *m, float *v, size_t n, fl
         adam(0, p, g, m, v, n, lr, beta1, beta2, eps, bc1, bc2, wd);
 }
 
-static ALWAYS_INLINE void sgd_vec(const int nesterov, __mmask16 mk, float *p, const float *g, float *buf,
-                                  __m512 lr, __m512 mu, __m512 wd)
+static ALWAYS_INLINE void sgd_vec(const int nesterov, const int full, __mmask16 mk, float *p, const float *g,
+                                  float *buf, __m512 lr, __m512 mu, __m512 wd)
 {
-    const __m512 pv = _mm512_maskz_loadu_ps(mk, p);
-    const __m512 gv = _mm512_fmadd_ps(wd, pv, _mm512_maskz_loadu_ps(mk, g));
-    const __m512 bv = _mm512_fmadd_ps(mu, _mm512_maskz_loadu_ps(mk, buf), gv);
+    const __m512 pv = ld(full, mk, p);
+    const __m512 gv = _mm512_fmadd_ps(wd, pv, ld(full, mk, g));
+    const __m512 bv = _mm512_fmadd_ps(mu, ld(full, mk, buf), gv);
     const __m512 d = nesterov ? _mm512_fmadd_ps(mu, bv, gv) : bv;
-    _mm512_mask_storeu_ps(buf, mk, bv);
-    _mm512_mask_storeu_ps(p, mk, _mm512_fnmadd_ps(lr, d, pv));
+    st(full, mk, buf, bv);
+    st(full, mk, p, _mm512_fnmadd_ps(lr, d, pv));
 }
 
 static ALWAYS_INLINE void sgd(const int nesterov, float *p, const float *g, float *buf, size_t n, float lr, float mu,
@@ -87,11 +101,11 @@ static ALWAYS_INLINE void sgd(const int nesterov, float *p, const float *g, floa
     const __m512 lrv = _mm512_set1_ps(lr), muv = _mm512_set1_ps(mu), wdv = _mm512_set1_ps(wd);
     size_t i = head_len(p, n);
     if (i)
-        sgd_vec(nesterov, tail_mask(i), p, g, buf, lrv, muv, wdv);
+        sgd_vec(nesterov, 0, tail_mask(i), p, g, buf, lrv, muv, wdv);
     for (; i + 16 <= n; i += 16)
-        sgd_vec(nesterov, 0xffff, p + i, g + i, buf + i, lrv, muv, wdv);
+        sgd_vec(nesterov, 1, 0xffff, p + i, g + i, buf + i, lrv, muv, wdv);
     if (i < n)
-        sgd_vec(nesterov, tail_mask(n - i), p + i, g + i, buf + i, lrv, muv, wdv);
+        sgd_vec(nesterov, 0, tail_mask(n - i), p + i, g + i, buf + i, lrv, muv, wdv);
 }
 
 void mnv2_sgd_avx512(float *p, const float *g, float *buf, size_t n, float lr, float mu, int nesterov, float wd)
