@@ -12,6 +12,9 @@
 #include "kernels/kernels.h"
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
+#ifndef XSEG
+#define XSEG 8
+#endif
 
 static const int32_t mask_src[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
 
@@ -41,9 +44,9 @@ ALWAYS_INLINE void st(const int masked, float *p, __m256i m, __m256 v)
         _mm256_storeu_ps(p, v);
 }
 
-/* Prefetches the cache line at p in each of n pixels (c floats apart): the lines a channel group
- * will first touch on the next row, one row ahead, so that the pixel-strided walk does not wait
- * on memory. */
+/* Prefetches the cache line at p in each of n pixels (c floats apart): the input lines a channel
+ * group will first read on the next row, one row ahead, so that the pixel-strided walk does not
+ * wait on memory. */
 static inline void prefetch_px(const float *p, size_t n, size_t c)
 {
     for (size_t i = 0; i < n; i++)
@@ -65,18 +68,14 @@ static void interior(size_t w, size_t wo, size_t s, size_t *x0, size_t *x1)
 /* ---- forward ---------------------------------------------------------------------------- */
 
 /* NX outputs of row y starting at column x, all of whose column taps are inside the image (rows
- * may not be: v[ky]), NV vectors of channels (the last one masked when `masked`). S is the stride
- * when known at compile time, else 0 (then NX = 1). The chains of the NX outputs are
- * interleaved; each still runs over its taps in (ky, kx) order. */
-ALWAYS_INLINE void fwd_block(const int S, const int NX, const int NV, const int masked, const float *const r[3],
-                             const int v[3], const __m256 wv[9][2], size_t c, size_t s, size_t x, float *o,
-                             __m256i m, const int ep, const __m256 vb[2], __m256 vlo, __m256 vhi)
+ * may not be: v[ky]). S is the stride when known at compile time, else 0 (then NX = 1). The
+ * chains of the NX outputs are interleaved; each still runs over its taps in (ky, kx) order. */
+ALWAYS_INLINE void fwd_block(const int S, const int NX, const int masked, const float *const r[3], const int v[3],
+                             const __m256 wv[9], size_t c, size_t s, size_t x, float *o, __m256i m, const int ep,
+                             __m256 vb, __m256 vlo, __m256 vhi)
 {
     const size_t ss = S ? (size_t)S : s;
-    __m256 acc[4][2];
-#pragma GCC unroll 4
-    for (int j = 0; j < NX; j++)
-        acc[j][0] = acc[j][1] = _mm256_setzero_ps();
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
 #pragma GCC unroll 3
     for (int ky = 0; ky < 3; ky++) {
         if (!v[ky])
@@ -86,48 +85,39 @@ ALWAYS_INLINE void fwd_block(const int S, const int NX, const int NV, const int 
         for (int t = 0; t < 12; t++) {
             if (t >= (NX - 1) * (S ? S : 1) + 3)
                 break;
-#pragma GCC unroll 2
-            for (int u = 0; u < NV; u++) {
-                const __m256 col = ld(masked && u == NV - 1, p + (size_t)t * c + 8 * (size_t)u, m);
+            const __m256 col = ld(masked, p + (size_t)t * c, m);
 #pragma GCC unroll 4
-                for (int j = 0; j < NX; j++) {
-                    const int kx = t - j * (S ? S : 1);
-                    if (kx >= 0 && kx < 3)
-                        acc[j][u] = _mm256_fmadd_ps(col, wv[ky * 3 + kx][u], acc[j][u]);
-                }
+            for (int j = 0; j < NX; j++) {
+                const int kx = t - j * (S ? S : 1);
+                if (kx >= 0 && kx < 3)
+                    acc[j] = _mm256_fmadd_ps(col, wv[ky * 3 + kx], acc[j]);
             }
         }
     }
 #pragma GCC unroll 4
-    for (int j = 0; j < NX; j++)
-#pragma GCC unroll 2
-        for (int u = 0; u < NV; u++) {
-            __m256 res = acc[j][u];
-            if (ep)
-                res = clamp(_mm256_add_ps(res, vb[u]), vlo, vhi);
-            st(masked && u == NV - 1, o + (x + (size_t)j) * c + 8 * (size_t)u, m, res);
-        }
+    for (int j = 0; j < NX; j++) {
+        __m256 res = acc[j];
+        if (ep)
+            res = clamp(_mm256_add_ps(res, vb), vlo, vhi);
+        st(masked, o + (x + (size_t)j) * c, m, res);
+    }
 }
 
-/* One output row y, channels [c0, c0 + 8 NV). */
-ALWAYS_INLINE void fwd_row(const int S, const int NV, const int masked, const int ep, const float *in, size_t h,
-                           size_t w, size_t c, const float *wt, float *out, size_t wo, size_t s, size_t y, size_t c0,
-                           __m256i m, const float *bias, float lo, float hi)
+/* One output row y, channels [c0, c0 + 8). */
+ALWAYS_INLINE void fwd_row(const int S, const int masked, const int ep, const float *in, size_t h, size_t w, size_t c,
+                           const float *wt, float *out, size_t wo, size_t s, size_t y, size_t c0, __m256i m,
+                           const float *bias, float lo, float hi)
 {
     const size_t ss = S ? (size_t)S : s;
     const size_t iy = y * ss; /* input row of ky = 1 */
     const int v[3] = {iy >= 1 && iy - 1 < h, iy < h, iy + 1 < h};
     const float *const r[3] = {v[0] ? in + (iy - 1) * w * c + c0 : in, v[1] ? in + iy * w * c + c0 : in,
                                v[2] ? in + (iy + 1) * w * c + c0 : in};
-    __m256 wv[9][2], vb[2];
-#pragma GCC unroll 2
-    for (int u = 0; u < NV; u++) {
-        const int mu = masked && u == NV - 1;
+    __m256 wv[9];
 #pragma GCC unroll 9
-        for (int t = 0; t < 9; t++)
-            wv[t][u] = ld(mu, wt + (size_t)t * c + c0 + 8 * (size_t)u, m);
-        vb[u] = ep ? ld(mu, bias + c0 + 8 * (size_t)u, m) : _mm256_setzero_ps();
-    }
+    for (int t = 0; t < 9; t++)
+        wv[t] = ld(masked, wt + (size_t)t * c + c0, m);
+    const __m256 vb = ep ? ld(masked, bias + c0, m) : _mm256_setzero_ps();
     const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
     size_t xi0, xi1;
     interior(w, wo, ss, &xi0, &xi1);
@@ -136,30 +126,25 @@ ALWAYS_INLINE void fwd_row(const int S, const int NV, const int masked, const in
         if (x == xi0 && xi0 < xi1) {
             if (S)
                 for (; x + 4 <= xi1; x += 4)
-                    fwd_block(S, 4, NV, masked, r, v, wv, c, ss, x, o, m, ep, vb, vlo, vhi);
+                    fwd_block(S, 4, masked, r, v, wv, c, ss, x, o, m, ep, vb, vlo, vhi);
             for (; x < xi1; x++)
-                fwd_block(S, 1, NV, masked, r, v, wv, c, ss, x, o, m, ep, vb, vlo, vhi);
+                fwd_block(S, 1, masked, r, v, wv, c, ss, x, o, m, ep, vb, vlo, vhi);
             if (x == wo)
                 break;
         }
         /* Edge column: check every tap. */
         const size_t ix = x * ss; /* input column of kx = 1 */
         const int hv[3] = {ix >= 1 && ix - 1 < w, ix < w, ix + 1 < w};
-#pragma GCC unroll 2
-        for (int u = 0; u < NV; u++) {
-            const int mu = masked && u == NV - 1;
-            __m256 acc = _mm256_setzero_ps();
+        __m256 acc = _mm256_setzero_ps();
 #pragma GCC unroll 3
-            for (int ky = 0; ky < 3; ky++)
+        for (int ky = 0; ky < 3; ky++)
 #pragma GCC unroll 3
-                for (int kx = 0; kx < 3; kx++)
-                    if (v[ky] && hv[kx])
-                        acc = _mm256_fmadd_ps(ld(mu, r[ky] + (ix + (size_t)kx - 1) * c + 8 * (size_t)u, m),
-                                              wv[ky * 3 + kx][u], acc);
-            if (ep)
-                acc = clamp(_mm256_add_ps(acc, vb[u]), vlo, vhi);
-            st(mu, o + x * c + 8 * (size_t)u, m, acc);
-        }
+            for (int kx = 0; kx < 3; kx++)
+                if (v[ky] && hv[kx])
+                    acc = _mm256_fmadd_ps(ld(masked, r[ky] + (ix + (size_t)kx - 1) * c, m), wv[ky * 3 + kx], acc);
+        if (ep)
+            acc = clamp(_mm256_add_ps(acc, vb), vlo, vhi);
+        st(masked, o + x * c, m, acc);
     }
 }
 
@@ -170,20 +155,15 @@ ALWAYS_INLINE void fwd_rows(const int S, const int ep, const float *in, size_t h
     const __m256i mfull = _mm256_set1_epi32(-1), mt = tail_mask(c % 8);
     for (size_t y = y0; y < y1; y++) {
         size_t c0 = 0;
-        for (; c0 + 16 <= c; c0 += 16) {
-            if (y + 1 < y1) {
+        for (; c0 + 8 <= c; c0 += 8) {
+            if (c0 % 16 == 0 && y + 1 < y1) {
                 for (size_t r = y * s + 2; r <= (y + 1) * s + 1 && r < h; r++)
                     prefetch_px(in + r * w * c + c0, w, c);
-                prefetch_px(out + (y + 1) * wo * c + c0, wo, c);
             }
-            fwd_row(S, 2, 0, ep, in, h, w, c, wt, out, wo, s, y, c0, mfull, bias, lo, hi);
+            fwd_row(S, 0, ep, in, h, w, c, wt, out, wo, s, y, c0, mfull, bias, lo, hi);
         }
-        if (c - c0 > 8)
-            fwd_row(S, 2, 1, ep, in, h, w, c, wt, out, wo, s, y, c0, mt, bias, lo, hi);
-        else if (c - c0 == 8)
-            fwd_row(S, 1, 0, ep, in, h, w, c, wt, out, wo, s, y, c0, mfull, bias, lo, hi);
-        else if (c > c0)
-            fwd_row(S, 1, 1, ep, in, h, w, c, wt, out, wo, s, y, c0, mt, bias, lo, hi);
+        if (c0 < c)
+            fwd_row(S, 1, ep, in, h, w, c, wt, out, wo, s, y, c0, mt, bias, lo, hi);
     }
 }
 
@@ -276,7 +256,8 @@ ALWAYS_INLINE void bwd_data_pair2(const int masked, const float *const r[3], con
 
 /* One input row y, channels [c0, c0 + 8). */
 ALWAYS_INLINE void bwd_data_row(const int S, const int masked, const float *dout, size_t ho, size_t wo, size_t c,
-                                const float *wt, float *din, size_t w, size_t s, size_t y, size_t c0, __m256i m)
+                                const float *wt, float *din, size_t w, size_t s, size_t y, size_t c0, __m256i m,
+                                size_t xa, size_t xb)
 {
     const ptrdiff_t q[3] = {src_of(S, y, 0, s, ho), src_of(S, y, 1, s, ho), src_of(S, y, 2, s, ho)};
     const int v[3] = {q[0] >= 0, q[1] >= 0, q[2] >= 0};
@@ -288,22 +269,22 @@ ALWAYS_INLINE void bwd_data_row(const int S, const int masked, const float *dout
     for (int t = 0; t < 9; t++)
         wv[t] = ld(masked, wt + (size_t)t * c + c0, m);
     float *d = din + y * w * c + c0;
-    for (size_t x = 0; x < w; x++) {
-        if (S == 1 && x == 1 && wo >= 2) {
-            /* inputs x in [1, min(w, wo - 1)) reach outputs x + 1, x, x - 1 */
-            const size_t xi1 = wo - 1 < w ? wo - 1 : w;
+    /* S = 1: inputs x in [1, min(w, wo - 1)) reach outputs x + 1, x, x - 1. */
+    const size_t xi1 = wo < 2 ? 0 : wo - 1 < xb ? wo - 1 : xb;
+    for (size_t x = xa; x < xb; x++) {
+        if (S == 1 && x >= 1 && x < xi1) {
             for (; x + 4 <= xi1; x += 4)
                 bwd_data_block1(4, masked, r, v, wv, c, x, d, m);
             for (; x < xi1; x++)
                 bwd_data_block1(1, masked, r, v, wv, c, x, d, m);
-            if (x == w)
+            if (x == xb)
                 break;
         }
-        if (S == 2 && x == 0) {
+        if (S == 2 && x % 2 == 0) {
             /* pairs (2q, 2q + 1) with q + 1 < wo and 2q + 1 < w */
-            for (; x / 2 + 1 < wo && x + 1 < w; x += 2)
+            for (; x / 2 + 1 < wo && x + 1 < xb; x += 2)
                 bwd_data_pair2(masked, r, v, wv, c, x / 2, d, m);
-            if (x == w)
+            if (x == xb)
                 break;
         }
         const ptrdiff_t e[3] = {src_of(S, x, 0, s, wo), src_of(S, x, 1, s, wo), src_of(S, x, 2, s, wo)};
@@ -323,18 +304,18 @@ ALWAYS_INLINE void bwd_data_rows(const int S, const float *dout, size_t ho, size
 {
     const __m256i mfull = _mm256_set1_epi32(-1), mt = tail_mask(c % 8);
     for (size_t y = y0; y < y1; y++) {
-        size_t c0 = 0;
-        for (; c0 + 8 <= c; c0 += 8) {
-            if (c0 % 16 == 0 && y + 1 < y1) {
-                const ptrdiff_t q = src_of(S, y + 1, 0, s, ho); /* the row y + 1 reads first */
-                if (q >= 0)
+        const ptrdiff_t q = src_of(S, y + 1, 0, s, ho); /* the output row that input row y + 1 reads first */
+        for (size_t xa = 0; xa < w; xa += XSEG) {
+            const size_t xb = w - xa <= XSEG ? w : xa + XSEG;
+            size_t c0 = 0;
+            for (; c0 + 8 <= c; c0 += 8) {
+                if (xa == 0 && c0 % 16 == 0 && y + 1 < y1 && q >= 0)
                     prefetch_px(dout + (size_t)q * wo * c + c0, wo, c);
-                prefetch_px(din + (y + 1) * w * c + c0, w, c);
+                bwd_data_row(S, 0, dout, ho, wo, c, wt, din, w, s, y, c0, mfull, xa, xb);
             }
-            bwd_data_row(S, 0, dout, ho, wo, c, wt, din, w, s, y, c0, mfull);
+            if (c0 < c)
+                bwd_data_row(S, 1, dout, ho, wo, c, wt, din, w, s, y, c0, mt, xa, xb);
         }
-        if (c0 < c)
-            bwd_data_row(S, 1, dout, ho, wo, c, wt, din, w, s, y, c0, mt);
     }
 }
 
