@@ -106,7 +106,7 @@ ALWAYS_INLINE void fwd_block(const int S, const int NX, const int masked, const 
 /* One output row y, channels [c0, c0 + 8). */
 ALWAYS_INLINE void fwd_row(const int S, const int masked, const int ep, const float *in, size_t h, size_t w, size_t c,
                            const float *wt, float *out, size_t wo, size_t s, size_t y, size_t c0, __m256i m,
-                           const float *bias, float lo, float hi)
+                           const float *bias, float lo, float hi, size_t xa, size_t xb)
 {
     const size_t ss = S ? (size_t)S : s;
     const size_t iy = y * ss; /* input row of ky = 1 */
@@ -122,14 +122,15 @@ ALWAYS_INLINE void fwd_row(const int S, const int masked, const int ep, const fl
     size_t xi0, xi1;
     interior(w, wo, ss, &xi0, &xi1);
     float *o = out + y * wo * c + c0;
-    for (size_t x = 0; x < wo; x++) {
-        if (x == xi0 && xi0 < xi1) {
+    for (size_t x = xa; x < xb; x++) {
+        if (x >= xi0 && x < xi1) {
+            const size_t xe = xi1 < xb ? xi1 : xb;
             if (S)
-                for (; x + 4 <= xi1; x += 4)
+                for (; x + 4 <= xe; x += 4)
                     fwd_block(S, 4, masked, r, v, wv, c, ss, x, o, m, ep, vb, vlo, vhi);
-            for (; x < xi1; x++)
+            for (; x < xe; x++)
                 fwd_block(S, 1, masked, r, v, wv, c, ss, x, o, m, ep, vb, vlo, vhi);
-            if (x == wo)
+            if (x == xb)
                 break;
         }
         /* Edge column: check every tap. */
@@ -153,18 +154,19 @@ ALWAYS_INLINE void fwd_rows(const int S, const int ep, const float *in, size_t h
                             size_t y0, size_t y1)
 {
     const __m256i mfull = _mm256_set1_epi32(-1), mt = tail_mask(c % 8);
-    for (size_t y = y0; y < y1; y++) {
-        size_t c0 = 0;
-        for (; c0 + 8 <= c; c0 += 8) {
-            if (c0 % 16 == 0 && y + 1 < y1) {
-                for (size_t r = y * s + 2; r <= (y + 1) * s + 1 && r < h; r++)
-                    prefetch_px(in + r * w * c + c0, w, c);
+    for (size_t y = y0; y < y1; y++)
+        for (size_t xa = 0, xb; xa < wo; xa = xb) {
+            xb = wo - xa <= XSEG + 1 ? wo : xa + XSEG + (xa == 0); /* interior blocks start at 1 */
+            size_t c0 = 0;
+            for (; c0 + 8 <= c; c0 += 8) {
+                if (xa == 0 && c0 % 16 == 0 && y + 1 < y1)
+                    for (size_t r = y * s + 2; r <= (y + 1) * s + 1 && r < h; r++)
+                        prefetch_px(in + r * w * c + c0, w, c);
+                fwd_row(S, 0, ep, in, h, w, c, wt, out, wo, s, y, c0, mfull, bias, lo, hi, xa, xb);
             }
-            fwd_row(S, 0, ep, in, h, w, c, wt, out, wo, s, y, c0, mfull, bias, lo, hi);
+            if (c0 < c)
+                fwd_row(S, 1, ep, in, h, w, c, wt, out, wo, s, y, c0, mt, bias, lo, hi, xa, xb);
         }
-        if (c0 < c)
-            fwd_row(S, 1, ep, in, h, w, c, wt, out, wo, s, y, c0, mt, bias, lo, hi);
-    }
 }
 
 ALWAYS_INLINE void fwd(const int ep, const float *in, size_t h, size_t w, size_t c, const float *wt,
@@ -305,8 +307,8 @@ ALWAYS_INLINE void bwd_data_rows(const int S, const float *dout, size_t ho, size
     const __m256i mfull = _mm256_set1_epi32(-1), mt = tail_mask(c % 8);
     for (size_t y = y0; y < y1; y++) {
         const ptrdiff_t q = src_of(S, y + 1, 0, s, ho); /* the output row that input row y + 1 reads first */
-        for (size_t xa = 0; xa < w; xa += XSEG) {
-            const size_t xb = w - xa <= XSEG ? w : xa + XSEG;
+        for (size_t xa = 0, xb; xa < w; xa = xb) {
+            xb = w - xa <= XSEG + 1 ? w : xa + XSEG + (S == 1 && xa == 0); /* stride 1 blocks start at 1 */
             size_t c0 = 0;
             for (; c0 + 8 <= c; c0 += 8) {
                 if (xa == 0 && c0 % 16 == 0 && y + 1 < y1 && q >= 0)
