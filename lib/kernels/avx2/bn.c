@@ -1,5 +1,6 @@
 /* AVX2 + FMA: batch-norm statistics, normalisation (+ clamp) and backward. Vectors run along
- * channels; the reductions keep up to 32 channels' sums in registers while walking the rows. */
+ * channels. The reductions keep up to 32 channels' sums in registers while walking the rows when
+ * rows are narrow, and walk wide rows in order with the sums in the outputs. */
 #if !defined(__AVX2__) || !defined(__FMA__)
 #error "this file must be compiled with -mavx2 -mfma"
 #endif
@@ -9,6 +10,7 @@
 #include "kernels/kernels.h"
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
+#define WIDE_C 64 /* more channels than this: reduce_wide */
 
 static const int32_t mask_src[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
 
@@ -85,11 +87,56 @@ ALWAYS_INLINE void reduce_block(const int NV, const int RS, const int masked, co
     }
 }
 
+/* Wide rows: the rows are walked in order (one sequential stream) and the sums live in r1 and r2,
+ * which take four rows per visit. */
+ALWAYS_INLINE void reduce_vec(const int masked, const float *x, const float *t, size_t nr, size_t c,
+                              const float *center, float *r1, float *r2, size_t ch, __m256i m)
+{
+    const __m256 cv = center ? ld(masked, center + ch, m) : _mm256_setzero_ps();
+    __m256 a1 = ld(masked, r1 + ch, m), a2 = ld(masked, r2 + ch, m);
+    for (size_t i = 0; i < nr; i++) {
+        const __m256 xv = ld(masked, x + i * c + ch, m);
+        if (t) {
+            a1 = _mm256_add_ps(a1, xv);
+            a2 = _mm256_fmadd_ps(xv, _mm256_sub_ps(ld(masked, t + i * c + ch, m), cv), a2);
+        } else {
+            const __m256 d = _mm256_sub_ps(xv, cv);
+            a1 = _mm256_add_ps(a1, d);
+            a2 = _mm256_fmadd_ps(d, d, a2);
+        }
+    }
+    st(masked, r1 + ch, m, a1);
+    st(masked, r2 + ch, m, a2);
+}
+
+ALWAYS_INLINE void reduce_wide(const float *x, const float *t, size_t rows, size_t c, const float *center, float *r1,
+                               float *r2)
+{
+    const __m256i mfull = _mm256_set1_epi32(-1), mt = tail_mask(c % 8);
+    size_t ch = 0;
+    for (; ch + 8 <= c; ch += 8)
+        _mm256_storeu_ps(r1 + ch, _mm256_setzero_ps()), _mm256_storeu_ps(r2 + ch, _mm256_setzero_ps());
+    if (ch < c)
+        _mm256_maskstore_ps(r1 + ch, mt, _mm256_setzero_ps()), _mm256_maskstore_ps(r2 + ch, mt, _mm256_setzero_ps());
+    for (size_t r = 0; r < rows; r += 4) {
+        const size_t nr = rows - r < 4 ? rows - r : 4;
+        const float *xr = x + r * c, *tr = t ? t + r * c : NULL;
+        for (ch = 0; ch + 8 <= c; ch += 8)
+            reduce_vec(0, xr, tr, nr, c, center, r1, r2, ch, mfull);
+        if (ch < c)
+            reduce_vec(1, xr, tr, nr, c, center, r1, r2, ch, mt);
+    }
+}
+
 ALWAYS_INLINE void reduce(const int bwd, const float *x, const float *t, size_t rows, size_t c, const float *center,
                           float *r1, float *r2)
 {
     const __m256i mfull = _mm256_set1_epi32(-1), mt = c % 8 ? tail_mask(c % 8) : mfull;
     const float *tt = bwd ? t : NULL;
+    if (c > WIDE_C) {
+        reduce_wide(x, tt, rows, c, center, r1, r2);
+        return;
+    }
     size_t ch = 0;
     for (; ch + 32 <= c; ch += 32)
         reduce_block(4, 1, 0, x, tt, rows, c, center, r1, r2, ch, mfull);

@@ -12,9 +12,6 @@
 #include "kernels/kernels.h"
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
-#ifndef XSEG
-#define XSEG 8
-#endif
 
 static const int32_t mask_src[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
 
@@ -106,7 +103,7 @@ ALWAYS_INLINE void fwd_block(const int S, const int NX, const int masked, const 
 /* One output row y, channels [c0, c0 + 8). */
 ALWAYS_INLINE void fwd_row(const int S, const int masked, const int ep, const float *in, size_t h, size_t w, size_t c,
                            const float *wt, float *out, size_t wo, size_t s, size_t y, size_t c0, __m256i m,
-                           const float *bias, float lo, float hi, size_t xa, size_t xb)
+                           const float *bias, float lo, float hi)
 {
     const size_t ss = S ? (size_t)S : s;
     const size_t iy = y * ss; /* input row of ky = 1 */
@@ -122,15 +119,14 @@ ALWAYS_INLINE void fwd_row(const int S, const int masked, const int ep, const fl
     size_t xi0, xi1;
     interior(w, wo, ss, &xi0, &xi1);
     float *o = out + y * wo * c + c0;
-    for (size_t x = xa; x < xb; x++) {
-        if (x >= xi0 && x < xi1) {
-            const size_t xe = xi1 < xb ? xi1 : xb;
+    for (size_t x = 0; x < wo; x++) {
+        if (x == xi0 && xi0 < xi1) {
             if (S)
-                for (; x + 4 <= xe; x += 4)
+                for (; x + 4 <= xi1; x += 4)
                     fwd_block(S, 4, masked, r, v, wv, c, ss, x, o, m, ep, vb, vlo, vhi);
-            for (; x < xe; x++)
+            for (; x < xi1; x++)
                 fwd_block(S, 1, masked, r, v, wv, c, ss, x, o, m, ep, vb, vlo, vhi);
-            if (x == xb)
+            if (x == wo)
                 break;
         }
         /* Edge column: check every tap. */
@@ -154,19 +150,18 @@ ALWAYS_INLINE void fwd_rows(const int S, const int ep, const float *in, size_t h
                             size_t y0, size_t y1)
 {
     const __m256i mfull = _mm256_set1_epi32(-1), mt = tail_mask(c % 8);
-    for (size_t y = y0; y < y1; y++)
-        for (size_t xa = 0, xb; xa < wo; xa = xb) {
-            xb = wo - xa <= XSEG + 1 ? wo : xa + XSEG + (xa == 0); /* interior blocks start at 1 */
-            size_t c0 = 0;
-            for (; c0 + 8 <= c; c0 += 8) {
-                if (xa == 0 && c0 % 16 == 0 && y + 1 < y1)
-                    for (size_t r = y * s + 2; r <= (y + 1) * s + 1 && r < h; r++)
-                        prefetch_px(in + r * w * c + c0, w, c);
-                fwd_row(S, 0, ep, in, h, w, c, wt, out, wo, s, y, c0, mfull, bias, lo, hi, xa, xb);
+    for (size_t y = y0; y < y1; y++) {
+        size_t c0 = 0;
+        for (; c0 + 8 <= c; c0 += 8) {
+            if (c0 % 16 == 0 && y + 1 < y1) {
+                for (size_t r = y * s + 2; r <= (y + 1) * s + 1 && r < h; r++)
+                    prefetch_px(in + r * w * c + c0, w, c);
             }
-            if (c0 < c)
-                fwd_row(S, 1, ep, in, h, w, c, wt, out, wo, s, y, c0, mt, bias, lo, hi, xa, xb);
+            fwd_row(S, 0, ep, in, h, w, c, wt, out, wo, s, y, c0, mfull, bias, lo, hi);
         }
+        if (c0 < c)
+            fwd_row(S, 1, ep, in, h, w, c, wt, out, wo, s, y, c0, mt, bias, lo, hi);
+    }
 }
 
 ALWAYS_INLINE void fwd(const int ep, const float *in, size_t h, size_t w, size_t c, const float *wt,
@@ -258,8 +253,7 @@ ALWAYS_INLINE void bwd_data_pair2(const int masked, const float *const r[3], con
 
 /* One input row y, channels [c0, c0 + 8). */
 ALWAYS_INLINE void bwd_data_row(const int S, const int masked, const float *dout, size_t ho, size_t wo, size_t c,
-                                const float *wt, float *din, size_t w, size_t s, size_t y, size_t c0, __m256i m,
-                                size_t xa, size_t xb)
+                                const float *wt, float *din, size_t w, size_t s, size_t y, size_t c0, __m256i m)
 {
     const ptrdiff_t q[3] = {src_of(S, y, 0, s, ho), src_of(S, y, 1, s, ho), src_of(S, y, 2, s, ho)};
     const int v[3] = {q[0] >= 0, q[1] >= 0, q[2] >= 0};
@@ -271,22 +265,22 @@ ALWAYS_INLINE void bwd_data_row(const int S, const int masked, const float *dout
     for (int t = 0; t < 9; t++)
         wv[t] = ld(masked, wt + (size_t)t * c + c0, m);
     float *d = din + y * w * c + c0;
-    /* S = 1: inputs x in [1, min(w, wo - 1)) reach outputs x + 1, x, x - 1. */
-    const size_t xi1 = wo < 2 ? 0 : wo - 1 < xb ? wo - 1 : xb;
-    for (size_t x = xa; x < xb; x++) {
-        if (S == 1 && x >= 1 && x < xi1) {
+    for (size_t x = 0; x < w; x++) {
+        if (S == 1 && x == 1 && wo >= 2) {
+            /* inputs x in [1, min(w, wo - 1)) reach outputs x + 1, x, x - 1 */
+            const size_t xi1 = wo - 1 < w ? wo - 1 : w;
             for (; x + 4 <= xi1; x += 4)
                 bwd_data_block1(4, masked, r, v, wv, c, x, d, m);
             for (; x < xi1; x++)
                 bwd_data_block1(1, masked, r, v, wv, c, x, d, m);
-            if (x == xb)
+            if (x == w)
                 break;
         }
-        if (S == 2 && x % 2 == 0) {
+        if (S == 2 && x == 0) {
             /* pairs (2q, 2q + 1) with q + 1 < wo and 2q + 1 < w */
-            for (; x / 2 + 1 < wo && x + 1 < xb; x += 2)
+            for (; x / 2 + 1 < wo && x + 1 < w; x += 2)
                 bwd_data_pair2(masked, r, v, wv, c, x / 2, d, m);
-            if (x == xb)
+            if (x == w)
                 break;
         }
         const ptrdiff_t e[3] = {src_of(S, x, 0, s, wo), src_of(S, x, 1, s, wo), src_of(S, x, 2, s, wo)};
@@ -306,18 +300,17 @@ ALWAYS_INLINE void bwd_data_rows(const int S, const float *dout, size_t ho, size
 {
     const __m256i mfull = _mm256_set1_epi32(-1), mt = tail_mask(c % 8);
     for (size_t y = y0; y < y1; y++) {
-        const ptrdiff_t q = src_of(S, y + 1, 0, s, ho); /* the output row that input row y + 1 reads first */
-        for (size_t xa = 0, xb; xa < w; xa = xb) {
-            xb = w - xa <= XSEG + 1 ? w : xa + XSEG + (S == 1 && xa == 0); /* stride 1 blocks start at 1 */
-            size_t c0 = 0;
-            for (; c0 + 8 <= c; c0 += 8) {
-                if (xa == 0 && c0 % 16 == 0 && y + 1 < y1 && q >= 0)
+        size_t c0 = 0;
+        for (; c0 + 8 <= c; c0 += 8) {
+            if (c0 % 16 == 0 && y + 1 < y1) {
+                const ptrdiff_t q = src_of(S, y + 1, 0, s, ho); /* the row y + 1 reads first */
+                if (q >= 0)
                     prefetch_px(dout + (size_t)q * wo * c + c0, wo, c);
-                bwd_data_row(S, 0, dout, ho, wo, c, wt, din, w, s, y, c0, mfull, xa, xb);
             }
-            if (c0 < c)
-                bwd_data_row(S, 1, dout, ho, wo, c, wt, din, w, s, y, c0, mt, xa, xb);
+            bwd_data_row(S, 0, dout, ho, wo, c, wt, din, w, s, y, c0, mfull);
         }
+        if (c0 < c)
+            bwd_data_row(S, 1, dout, ho, wo, c, wt, din, w, s, y, c0, mt);
     }
 }
 

@@ -1,8 +1,10 @@
 /* AVX2 + FMA: the three GEMM shapes of a 1x1 convolution and the fused inference GEMM.
  *
  * One driver for all four: blocks of kc x nc of B are packed into a stack buffer as 16-column
- * panels [p][16] (zero-padded at the right edge), then a 6x16 register-blocked microkernel
- * (12 accumulators, broadcast A, two vector loads of B) runs over 6-row tiles of C.
+ * panels [p][16] (zero-padded at the right edge; B^T is packed with 8x8 transposes for gemm_nt),
+ * then a 6x16 register-blocked microkernel (12 accumulators, broadcast A, two vector loads of B)
+ * runs over 6-row tiles of C, A read in place (rows for nn / nt, columns for tn) with the next
+ * tile's rows prefetched. With few rows, a [k x n] B is read in place instead of packed.
  * Every element of C is computed the same way whatever tile or call it falls in: its k-block sum
  * is an FMA chain in k order starting from zero, added to C (or to the previous k-blocks' partial
  * sum) at the end of the block. Block boundaries depend only on k, so splitting m across calls
@@ -20,9 +22,7 @@
 #define NR 16
 #define KC_MAX 256
 #define PACK_FLOATS (24 * 1024) /* 96 KiB of packed B */
-#ifndef DIRECT_M
-#define DIRECT_M 48
-#endif
+#define DIRECT_M 48 /* fewer rows than this: B is read in place when its layout allows */
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
@@ -45,17 +45,19 @@ static inline __m256 clamp(__m256 v, __m256 lo, __m256 hi)
 }
 
 /* C tile (mr rows, nv vectors, the last one masked when `masked`) gets acc added, then optionally
- * bias and the clamp. a[i] points at row i of the A tile, element p at a[i][p * cs]. */
-ALWAYS_INLINE void ukr(const int nv, const int masked, const size_t cs, size_t mr, size_t kc, const float *const ar[MR],
-                       const float *bp, size_t bs, float *c, size_t ldc, int load_c, __m256i mask, const float *bias, float lo,
-                       float hi)
+ * bias and the clamp. ar[i] points at row i of the A tile, element p at ar[i][p * cs]; row p of
+ * the B panel is at bp + p * bs. */
+ALWAYS_INLINE void ukr(const int nv, const int masked, const size_t cs, size_t mr, size_t kc,
+                       const float *const ar[MR], const float *bp, size_t bs, float *c, size_t ldc, int load_c,
+                       __m256i mask, const float *bias, float lo, float hi)
 {
     __m256 acc[MR][2];
 #pragma GCC unroll 6
     for (int i = 0; i < MR; i++) {
         if ((size_t)i < mr) {
             _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
-            _mm_prefetch((const char *)(c + i * ldc + NR - 1), _MM_HINT_T0);
+            if (!masked)
+                _mm_prefetch((const char *)(c + i * ldc + 8 * nv - 1), _MM_HINT_T0);
         }
         acc[i][0] = _mm256_setzero_ps();
         acc[i][1] = _mm256_setzero_ps();
@@ -101,9 +103,10 @@ ALWAYS_INLINE void ukr(const int nv, const int masked, const size_t cs, size_t m
     }
 }
 
-/* Runs the microkernel over one packed panel of width w (1..16). */
-ALWAYS_INLINE void ukr_any(const size_t cs, size_t w, size_t mr, size_t kc, const float *const ar[MR], const float *bp,
-                           size_t bs, float *c, size_t ldc, int load_c, const float *bias, float lo, float hi)
+/* Runs the microkernel over one panel of width w (1..16). */
+ALWAYS_INLINE void ukr_any(const size_t cs, size_t w, size_t mr, size_t kc, const float *const ar[MR],
+                           const float *bp, size_t bs, float *c, size_t ldc, int load_c, const float *bias, float lo,
+                           float hi)
 {
     if (w == NR)
         ukr(2, 0, cs, mr, kc, ar, bp, bs, c, ldc, load_c, _mm256_setzero_si256(), bias, lo, hi);
@@ -223,11 +226,15 @@ ALWAYS_INLINE void gemm_driver(const int al, const int bl, size_t m, size_t n, s
                     for (size_t i = 0; i < MR; i++)
                         ar[i] = a + p0 * lda + i0 + (i < mr ? i : mr - 1);
                 }
-                if (al == A_ROWS && i0 + MR < m) {
+                if (al == A_ROWS && i0 + MR < m && kc) {
+                    /* the next tile's rows of A, which its first panel would otherwise wait for */
                     const size_t mn = m - i0 - MR < MR ? m - i0 - MR : MR;
-                    for (size_t i = 0; i < mn; i++)
-                        for (size_t q = 0; q < kc + 15; q += 16)
-                            _mm_prefetch((const char *)(a + (i0 + MR + i) * lda + p0 + q), _MM_HINT_T0);
+                    for (size_t i = 0; i < mn; i++) {
+                        const float *an = a + (i0 + MR + i) * lda + p0;
+                        for (size_t q = 0; q < kc; q += 16)
+                            _mm_prefetch((const char *)(an + q), _MM_HINT_T0);
+                        _mm_prefetch((const char *)(an + kc - 1), _MM_HINT_T0);
+                    }
                 }
                 float *ci = c + i0 * ldc + j0;
                 for (size_t jr = 0; jr < ncb; jr += NR) {
