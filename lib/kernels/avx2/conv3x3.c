@@ -10,29 +10,7 @@
 #include <stdint.h>
 
 #include "kernels/kernels.h"
-
-#define ALWAYS_INLINE static inline __attribute__((always_inline))
-
-static const int32_t mask_src[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-
-/* Lanes [0, n) set, n in [0, 8]. */
-static inline __m256i tail_mask(size_t n)
-{
-    return _mm256_loadu_si256((const __m256i *)(mask_src + 8 - n));
-}
-
-ALWAYS_INLINE __m256 ld(const int masked, const float *p, __m256i m)
-{
-    return masked ? _mm256_maskload_ps(p, m) : _mm256_loadu_ps(p);
-}
-
-ALWAYS_INLINE void st(const int masked, float *p, __m256i m, __m256 v)
-{
-    if (masked)
-        _mm256_maskstore_ps(p, m, v);
-    else
-        _mm256_storeu_ps(p, v);
-}
+#include "util.h"
 
 /* ---- forward ---------------------------------------------------------------------------- */
 

@@ -6,14 +6,7 @@
 #include <stdint.h>
 
 #include "kernels/kernels.h"
-
-static const int32_t mask_src[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-
-/* Lanes [0, n) set, n in [0, 8]. */
-static inline __m256i tail_mask(size_t n)
-{
-    return _mm256_loadu_si256((const __m256i *)(mask_src + 8 - n));
-}
+#include "util.h"
 
 static inline __m256 relu6_bwd_vec(__m256 g, __m256 y)
 {

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "kernels/kernels.h"
+#include "util.h"
 
 #define MR 6
 #define NR 16
@@ -24,25 +25,8 @@
 #define PACK_FLOATS (24 * 1024) /* 96 KiB of packed B */
 #define DIRECT_M 48 /* fewer rows than this: B is read in place when its layout allows */
 
-#define ALWAYS_INLINE static inline __attribute__((always_inline))
-
 enum { A_ROWS, A_COLS };  /* A stored [m x k] (nn, nt) or [k x m] (tn) */
 enum { B_KN, B_NK };      /* B stored [k x n] (nn, tn) or [n x k] (nt) */
-
-static const int32_t mask_src[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-
-/* Lanes [0, n) set, n in [0, 8]. */
-static inline __m256i tail_mask(size_t n)
-{
-    return _mm256_loadu_si256((const __m256i *)(mask_src + 8 - n));
-}
-
-/* min(max(v, lo), hi), NaN in v passing through as in the scalar reference (maxps / minps
- * return their second operand when either is NaN). */
-static inline __m256 clamp(__m256 v, __m256 lo, __m256 hi)
-{
-    return _mm256_min_ps(hi, _mm256_max_ps(lo, v));
-}
 
 /* C tile (mr rows, nv vectors, the last one masked when `masked`) gets acc added, then optionally
  * bias and the clamp. ar[i] points at row i of the A tile, element p at ar[i][p * cs]; row p of

@@ -8,36 +8,9 @@
 #include <stdint.h>
 
 #include "kernels/kernels.h"
+#include "util.h"
 
-#define ALWAYS_INLINE inline __attribute__((always_inline))
 #define RB 16 /* rows per chunk of the reductions */
-
-static ALWAYS_INLINE __mmask16 tail_mask(size_t n)
-{
-    return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
-}
-
-static ALWAYS_INLINE __m512 ld(const int full, __mmask16 m, const float *p)
-{
-    return full ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(m, p);
-}
-
-static ALWAYS_INLINE void st(const int full, __mmask16 m, float *p, __m512 v)
-{
-    if (full)
-        _mm512_storeu_ps(p, v);
-    else
-        _mm512_mask_storeu_ps(p, m, v);
-}
-
-/* Channels before p's next 64-byte boundary (at most c): a row is cut into a masked head of that
- * many channels, whole aligned vectors and a masked tail, so that the streams of rows stay aligned
- * (a zmm load across two cache lines costs a lot in a memory-bound loop). */
-static ALWAYS_INLINE size_t head_len(const float *p, size_t c)
-{
-    const size_t h = ((64 - ((uintptr_t)p & 63)) & 63) / sizeof(float);
-    return h < c ? h : c;
-}
 
 /* Moments (bwd = 0) or the backward reduction (bwd = 1) of the channels [ch, ch + 16) under m over
  * nr rows: s1 += sum(x - center), s2 += sum((x - center)^2), or s1 += sum(g), s2 += sum(g * (z - center)). */

@@ -9,35 +9,10 @@
 #include <immintrin.h>
 
 #include "kernels/kernels.h"
+#include "util.h"
 
-#define ALWAYS_INLINE inline __attribute__((always_inline))
 #define XB 6  /* pixels per forward tile */
 #define RB 12 /* weight rows per weight-gradient tile */
-
-static ALWAYS_INLINE __mmask16 tail_mask(size_t n)
-{
-    return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
-}
-
-/* Plain stores where the block is whole: masked stores that miss the cache are slow. */
-static ALWAYS_INLINE void st(const int full, __mmask16 m, float *p, __m512 v)
-{
-    if (full)
-        _mm512_storeu_ps(p, v);
-    else
-        _mm512_mask_storeu_ps(p, m, v);
-}
-
-/* Taps of a 3x3 window that fall inside the image: bit k set when coordinate i0 + k is in [0, n). */
-static ALWAYS_INLINE int valid3(ptrdiff_t i0, size_t n)
-{
-    int v = 0;
-#pragma GCC unroll 3
-    for (int k = 0; k < 3; k++)
-        if (i0 + k >= 0 && i0 + k < (ptrdiff_t)n)
-            v |= 1 << k;
-    return v;
-}
 
 /* xb output pixels x, x+1, ... of row y (first pixel's input column ix0 = x * stride - 1), output
  * channels [co, co + 16 * nv) under masks m0, m1; kxv: the column taps valid for all xb pixels. */

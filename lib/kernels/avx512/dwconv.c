@@ -10,32 +10,12 @@
 #include <stdint.h>
 
 #include "kernels/kernels.h"
-
-#define ALWAYS_INLINE inline __attribute__((always_inline))
-
-static ALWAYS_INLINE __mmask16 tail_mask(size_t n)
-{
-    return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
-}
-
-/* A load that the compiler can fold into an fma when the block is full. */
-static ALWAYS_INLINE __m512 ld(const int full, __mmask16 m, const float *p)
-{
-    return full ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(m, p);
-}
-
-static ALWAYS_INLINE void st(const int full, __mmask16 m, float *p, __m512 v)
-{
-    if (full)
-        _mm512_storeu_ps(p, v);
-    else
-        _mm512_mask_storeu_ps(p, m, v);
-}
+#include "util.h"
 
 /* Channels before p's next 64-byte boundary when every pixel of the image shares p's alignment
  * (c a multiple of 16), else 0: channel blocks then start there so that whole-block loads and
- * stores stay on single cache lines. */
-static ALWAYS_INLINE size_t head_len(const float *p, size_t c)
+ * stores stay on single cache lines. Unlike head_len (util.h), not capped at c. */
+static ALWAYS_INLINE size_t pixel_head_len(const float *p, size_t c)
 {
     if (c % 16)
         return 0;
@@ -49,17 +29,6 @@ static ALWAYS_INLINE void prefetch_row(const float *p, size_t n, size_t c)
 {
     for (size_t i = 0; i < n; i++)
         _mm_prefetch((const char *)(p + i * c), _MM_HINT_T0);
-}
-
-/* Taps of a 3x3 window that fall inside the image: bit k set when coordinate i0 + k is in [0, n). */
-static ALWAYS_INLINE int valid3(ptrdiff_t i0, size_t n)
-{
-    int v = 0;
-#pragma GCC unroll 3
-    for (int k = 0; k < 3; k++)
-        if (i0 + k >= 0 && i0 + k < (ptrdiff_t)n)
-            v |= 1 << k;
-    return v;
 }
 
 /* acc[0] + acc[1] + acc[2] over the rows in kyv (only those, so that a row-restricted pixel costs
@@ -177,7 +146,7 @@ static ALWAYS_INLINE void fwd(const int act, const float *in, size_t h, size_t w
                               const float *bias, float lo, float hi, float *out, size_t wo, size_t stride,
                               size_t y0, size_t y1)
 {
-    const size_t hd = head_len(in, c) < c ? head_len(in, c) : 0;
+    const size_t hd = pixel_head_len(in, c) < c ? pixel_head_len(in, c) : 0;
     for (size_t y = y0; y < y1; y++) {
         const int kyv = valid3((ptrdiff_t)(y * stride) - 1, h);
         size_t ch = hd;

@@ -11,18 +11,12 @@
 #include <immintrin.h>
 
 #include "kernels/kernels.h"
+#include "util.h"
 
 #define MR 12                   /* rows of C per microkernel */
 #define NR 32                   /* columns of C per microkernel (two zmm) */
 #define KC 256                  /* k per packed block */
 #define BP_FLOATS (KC * 96)     /* packed B block: 96 KiB of stack */
-
-#define ALWAYS_INLINE inline __attribute__((always_inline))
-
-static ALWAYS_INLINE __mmask16 tail_mask(size_t n)
-{
-    return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
-}
 
 /* Where a microkernel finds A(r, p): a[r * rs + p * ps]. What it does with C at the end. */
 typedef struct {

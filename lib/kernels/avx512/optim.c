@@ -9,35 +9,7 @@
 #include <stdint.h>
 
 #include "kernels/kernels.h"
-
-#define ALWAYS_INLINE inline __attribute__((always_inline))
-
-static ALWAYS_INLINE __mmask16 tail_mask(size_t n)
-{
-    return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
-}
-
-/* Elements before p's next 64-byte boundary (at most n), done first under a mask so that the main
- * loop's stores (and the loads of buffers aligned alike) stay on whole cache lines. */
-static ALWAYS_INLINE size_t head_len(const float *p, size_t n)
-{
-    const size_t h = ((64 - ((uintptr_t)p & 63)) & 63) / sizeof(float);
-    return h < n ? h : n;
-}
-
-static ALWAYS_INLINE __m512 ld(const int full, __mmask16 m, const float *p)
-{
-    return full ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(m, p);
-}
-
-/* Plain stores for whole vectors: masked stores that miss the cache are slow. */
-static ALWAYS_INLINE void st(const int full, __mmask16 m, float *p, __m512 v)
-{
-    if (full)
-        _mm512_storeu_ps(p, v);
-    else
-        _mm512_mask_storeu_ps(p, m, v);
-}
+#include "util.h"
 
 static ALWAYS_INLINE void adam_vec(const int decoupled, const int full, __mmask16 mk, float *p, const float *g,
                                    float *m, float *v, __m512 lrwd, __m512 wd, __m512 b1, __m512 nb1, __m512 b2,

@@ -6,8 +6,7 @@
 #include <arm_neon.h>
 
 #include "kernels/kernels.h"
-
-#define INLINE static inline __attribute__((always_inline))
+#include "util.h"
 
 /* The sums run over rows in the outer loop, R rows at a time, with the running sums in s1 / s2
  * (rows are contiguous: streaming reads, and the sums stay in L1). */

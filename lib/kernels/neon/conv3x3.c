@@ -9,13 +9,7 @@
 #include <math.h>
 
 #include "kernels/kernels.h"
-
-/* Input position of tap k for output position o (o * s + k - 1), or -1 outside [0, n). */
-static inline ptrdiff_t src_pos(size_t o, size_t k, size_t s, size_t n)
-{
-    const ptrdiff_t i = (ptrdiff_t)(o * s + k) - 1;
-    return i >= 0 && i < (ptrdiff_t)n ? i : -1;
-}
+#include "util.h"
 
 void mnv2_conv3x3_fwd_neon(const float *in, size_t h, size_t w, size_t cin, const float *wt, float *out, size_t ho,
                            size_t wo, size_t cout, size_t stride, size_t y0, size_t y1)
@@ -25,7 +19,7 @@ void mnv2_conv3x3_fwd_neon(const float *in, size_t h, size_t w, size_t cin, cons
         for (size_t x = 0; x < wo; x++) {
             const float *src[9]; /* input pixel of each tap, NULL outside */
             for (size_t t = 0; t < 9; t++) {
-                const ptrdiff_t iy = src_pos(y, t / 3, stride, h), ix = src_pos(x, t % 3, stride, w);
+                const ptrdiff_t iy = src_pos_fwd(y, t / 3, stride, h), ix = src_pos_fwd(x, t % 3, stride, w);
                 src[t] = iy < 0 || ix < 0 ? NULL : in + ((size_t)iy * w + (size_t)ix) * cin;
             }
             float *o = out + (y * wo + x) * cout;
@@ -77,9 +71,9 @@ void mnv2_conv3x3_bwd_filter_neon(const float *in, size_t h, size_t w, size_t ci
                 float32x4_t a0 = vld1q_f32(dw + co), a1 = vld1q_f32(dw + co + 4);
                 float32x4_t a2 = vld1q_f32(dw + co + 8), a3 = vld1q_f32(dw + co + 12);
                 for (size_t y = y0; y < y1; y++) {
-                    const ptrdiff_t iy = src_pos(y, t / 3, stride, h);
+                    const ptrdiff_t iy = src_pos_fwd(y, t / 3, stride, h);
                     for (size_t x = 0; iy >= 0 && x < wo; x++) {
-                        const ptrdiff_t ix = src_pos(x, t % 3, stride, w);
+                        const ptrdiff_t ix = src_pos_fwd(x, t % 3, stride, w);
                         if (ix < 0)
                             continue;
                         const float32x4_t v = vld1q_dup_f32(in + ((size_t)iy * w + (size_t)ix) * cin + ci);
@@ -96,9 +90,9 @@ void mnv2_conv3x3_bwd_filter_neon(const float *in, size_t h, size_t w, size_t ci
             for (; co + 4 <= cout; co += 4) {
                 float32x4_t a0 = vld1q_f32(dw + co);
                 for (size_t y = y0; y < y1; y++) {
-                    const ptrdiff_t iy = src_pos(y, t / 3, stride, h);
+                    const ptrdiff_t iy = src_pos_fwd(y, t / 3, stride, h);
                     for (size_t x = 0; iy >= 0 && x < wo; x++) {
-                        const ptrdiff_t ix = src_pos(x, t % 3, stride, w);
+                        const ptrdiff_t ix = src_pos_fwd(x, t % 3, stride, w);
                         if (ix >= 0)
                             a0 = vfmaq_f32(a0, vld1q_dup_f32(in + ((size_t)iy * w + (size_t)ix) * cin + ci),
                                            vld1q_f32(dout + (y * wo + x) * cout + co));
@@ -109,9 +103,9 @@ void mnv2_conv3x3_bwd_filter_neon(const float *in, size_t h, size_t w, size_t ci
             for (; co < cout; co++) {
                 float a = dw[co];
                 for (size_t y = y0; y < y1; y++) {
-                    const ptrdiff_t iy = src_pos(y, t / 3, stride, h);
+                    const ptrdiff_t iy = src_pos_fwd(y, t / 3, stride, h);
                     for (size_t x = 0; iy >= 0 && x < wo; x++) {
-                        const ptrdiff_t ix = src_pos(x, t % 3, stride, w);
+                        const ptrdiff_t ix = src_pos_fwd(x, t % 3, stride, w);
                         if (ix >= 0)
                             a = fmaf(in[((size_t)iy * w + (size_t)ix) * cin + ci], dout[(y * wo + x) * cout + co], a);
                     }

@@ -11,24 +11,9 @@
 #include <math.h>
 
 #include "kernels/kernels.h"
-
-#define INLINE static inline __attribute__((always_inline))
+#include "util.h"
 
 enum { XB = 64 }; /* columns per chunk of precomputed tap offsets */
-
-/* Source position feeding tap k of output position o: o * s + k - 1 (forward), or (o + 1 - k) / s
- * when that divides (input gradient); -1 when outside [0, n). */
-static ptrdiff_t src_pos(int bwd, size_t o, int k, size_t s, size_t n)
-{
-    ptrdiff_t i;
-    if (!bwd)
-        i = (ptrdiff_t)(o * s + (size_t)k) - 1;
-    else {
-        const ptrdiff_t t = (ptrdiff_t)o + 1 - k;
-        i = t < 0 || t % (ptrdiff_t)s ? -1 : t / (ptrdiff_t)s;
-    }
-    return i >= 0 && i < (ptrdiff_t)n ? i : -1;
-}
 
 /* Rows of the three taps of row y (NULL outside); returns whether all three are inside. */
 static int tap_rows(int bwd, const float *src, size_t y, size_t s, size_t sh, size_t rowlen, const float *row[3])

@@ -9,10 +9,9 @@
 #include <arm_neon.h>
 
 #include "kernels/kernels.h"
+#include "util.h"
 
 enum { MR = 8, NR = 12, KC = 256, NC = 96 }; /* packed B: KC * NC floats = 96 KiB; A: KC * MR = 8 KiB */
-
-#define INLINE static inline __attribute__((always_inline))
 
 /* The tile: c[MR][NR] at stride ldc, (load ? c : 0) + sum over p < kc of ap[p][r] * bp[p][j];
  * then, if bias, min(max(v + bias[j], lo), hi) (NaN passes through, as in the scalar kernel). */

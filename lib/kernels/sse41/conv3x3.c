@@ -7,13 +7,7 @@
 #include <smmintrin.h>
 
 #include "kernels/kernels.h"
-
-/* Input position of tap k for output position o (o * s + k - 1), or -1 outside [0, n). */
-static inline ptrdiff_t src_pos(size_t o, size_t k, size_t s, size_t n)
-{
-    const ptrdiff_t i = (ptrdiff_t)(o * s + k) - 1;
-    return i >= 0 && i < (ptrdiff_t)n ? i : -1;
-}
+#include "util.h"
 
 void mnv2_conv3x3_fwd_sse41(const float *in, size_t h, size_t w, size_t cin, const float *wt, float *out, size_t ho,
                             size_t wo, size_t cout, size_t stride, size_t y0, size_t y1)
@@ -23,7 +17,7 @@ void mnv2_conv3x3_fwd_sse41(const float *in, size_t h, size_t w, size_t cin, con
         for (size_t x = 0; x < wo; x++) {
             const float *src[9]; /* input pixel of each tap, NULL outside */
             for (size_t t = 0; t < 9; t++) {
-                const ptrdiff_t iy = src_pos(y, t / 3, stride, h), ix = src_pos(x, t % 3, stride, w);
+                const ptrdiff_t iy = src_pos_fwd(y, t / 3, stride, h), ix = src_pos_fwd(x, t % 3, stride, w);
                 src[t] = iy < 0 || ix < 0 ? NULL : in + ((size_t)iy * w + (size_t)ix) * cin;
             }
             float *o = out + (y * wo + x) * cout;
@@ -64,9 +58,9 @@ void mnv2_conv3x3_fwd_sse41(const float *in, size_t h, size_t w, size_t cin, con
 static void tap_span(size_t kx, size_t s, size_t w, size_t wo, size_t *xa, size_t *xb)
 {
     size_t a = 0, b = wo;
-    while (a < b && src_pos(a, kx, s, w) < 0)
+    while (a < b && src_pos_fwd(a, kx, s, w) < 0)
         a++;
-    while (b > a && src_pos(b - 1, kx, s, w) < 0)
+    while (b > a && src_pos_fwd(b - 1, kx, s, w) < 0)
         b--;
     *xa = a, *xb = b;
 }
@@ -79,7 +73,7 @@ static void tap_span(size_t kx, size_t s, size_t w, size_t wo, size_t *xa, size_
         for (int j = 0; j < (J); j++)                                                                                  \
             acc[j] = _mm_loadu_ps(dw + co + 4 * j);                                                                    \
         for (size_t y = y0; y < y1; y++) {                                                                             \
-            const ptrdiff_t iy = src_pos(y, ky, stride, h);                                                            \
+            const ptrdiff_t iy = src_pos_fwd(y, ky, stride, h);                                                        \
             if (iy < 0)                                                                                                \
                 continue;                                                                                              \
             const float *ip = in + (size_t)iy * w * cin + ci, *g = dout + y * wo * cout + co;                         \
@@ -109,7 +103,7 @@ void mnv2_conv3x3_bwd_filter_sse41(const float *in, size_t h, size_t w, size_t c
             for (; co < cout; co++) {
                 float a = dw[co];
                 for (size_t y = y0; y < y1; y++) {
-                    const ptrdiff_t iy = src_pos(y, ky, stride, h);
+                    const ptrdiff_t iy = src_pos_fwd(y, ky, stride, h);
                     for (size_t x = xa; iy >= 0 && x < xb; x++)
                         a += in[((size_t)iy * w + x * stride + kx - 1) * cin + ci] * dout[(y * wo + x) * cout + co];
                 }

@@ -8,10 +8,9 @@
 #include <smmintrin.h>
 
 #include "kernels/kernels.h"
+#include "util.h"
 
 enum { MR = 6, NR = 8, KC = 256, NC = 96 }; /* packed B block: KC * NC floats = 96 KiB of stack */
-
-#define INLINE static inline __attribute__((always_inline))
 
 /* The tile: c[MR][NR] at stride ldc, (load ? c : 0) + sum over p < kc of a_r[p * aps] * bp[p][j];
  * then, if bias, min(max(v + bias[j], lo), hi) (NaN passes through, as in the scalar kernel). */

@@ -7,8 +7,7 @@
 #include <smmintrin.h>
 
 #include "kernels/kernels.h"
-
-#define INLINE static inline __attribute__((always_inline))
+#include "util.h"
 
 INLINE void adam_loop(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1, float beta2,
                       float eps, float bc1, float bc2, float wd, int decoupled)

@@ -1,0 +1,30 @@
+/* SSE4.1 kernels: helpers shared by this level's files (inlining macro, 3x3 tap positions). */
+#ifndef MNV2_KERNELS_SSE41_UTIL_H
+#define MNV2_KERNELS_SSE41_UTIL_H
+#include <stddef.h>
+
+#define INLINE static inline __attribute__((always_inline))
+
+/* Input position of tap k for output position o (o * s + k - 1), or -1 outside [0, n): the
+ * forward case of src_pos, kept apart (size_t tap) for the full 3x3 convolution. */
+static inline ptrdiff_t src_pos_fwd(size_t o, size_t k, size_t s, size_t n)
+{
+    const ptrdiff_t i = (ptrdiff_t)(o * s + k) - 1;
+    return i >= 0 && i < (ptrdiff_t)n ? i : -1;
+}
+
+/* Source position feeding tap k of output position o: o * s + k - 1 (forward), or (o + 1 - k) / s
+ * when that divides (input gradient); -1 when outside [0, n). */
+static inline ptrdiff_t src_pos(int bwd, size_t o, int k, size_t s, size_t n)
+{
+    ptrdiff_t i;
+    if (!bwd)
+        i = (ptrdiff_t)(o * s + (size_t)k) - 1;
+    else {
+        const ptrdiff_t t = (ptrdiff_t)o + 1 - k;
+        i = t < 0 || t % (ptrdiff_t)s ? -1 : t / (ptrdiff_t)s;
+    }
+    return i >= 0 && i < (ptrdiff_t)n ? i : -1;
+}
+
+#endif
