@@ -8,18 +8,26 @@
  * registers before adding to dwt, are checked split within the tolerance).
  * Entries a level leaves to the scalar kernel are reported as such and not tested.
  *
- * `test_kernels --bench` times every kernel at every level on the layer shapes of the reduced
- * MobileNetV2 (batch 32, 32x32 input) and prints a table instead.
+ * `test_kernels --bench [name]` times every kernel (or those whose name contains `name`) at every
+ * level on the layer shapes of the reduced MobileNetV2 (batch 32, 32x32 input) and prints a table
+ * instead.
  *
  * Tolerances (never loosened to make a kernel pass; a kernel outside them is wrong):
  *   sums of k products (GEMMs, convolutions, weight gradients, batch-norm sums):
  *       |simd - scalar| <= TOL_SUM * sqrt(k) * (1 + |scalar|)
  *   element-wise formulas of a few roundings (bn_apply, bn_bwd_apply, adam, sgd):
  *       |simd - scalar| <= TOL_ELEM * (1 + |scalar|)
- *   exact (bit-identical, or both NaN): relu6_bwd, add, outputs whose scalar value before the
+ *   exact (bit-identical, or both NaN): add, outputs whose scalar value before the
  *       clamp is below lo or above hi by more than the tolerance (they are lo or hi), NaN passed
  *       through the clamps as the scalar kernels pass it, every float outside the documented
  *       output (row padding, rows outside [y0, y1), guards), every const input, and split results.
+ * The ReLU6 mask of bn_bwd_reduce / bn_bwd_apply (t = z * mscale + mshift, as the level's bn_apply
+ * computes it): against scalar as above (the masked reduce like the unmasked one), on inputs that
+ * keep t at least 1e-4 away from 0 and 6 (with and without an FMA t rounds alike there), plus t
+ * exactly 0, 6, their neighbours, NaN and infinities; and exact against the level's own kernel
+ * without the mask, given dy masked by the level's own bn_apply (clamped to [0, 6]), also on inputs
+ * that put t within the rounding of 0 and 6, where an FMA and a multiply-add decide differently
+ * (bit-identical, or both NaN).
  * Inputs are uniform in [-1, 1] unless stated. */
 #include <float.h>
 #include <math.h>
@@ -39,7 +47,6 @@
 #define TOL_SUM 1e-5
 #define TOL_ELEM 1e-6
 
-enum { BN_CHUNK = 256 }; /* rows per batch-norm sum call in the engine (MNV2_REDUCE_CHUNK, lib/layers.h) */
 
 /* ---------------------------------------------------------------------------------------------
  * Levels and the scalar table */
@@ -589,30 +596,109 @@ static void check_conv3x3_bwd_filter(const mnv2_kernels *t) { check_conv(t, CONV
 /* ---------------------------------------------------------------------------------------------
  * Batch norm */
 
-static const size_t bn_rows[] = {1, 2, 7, 64, BN_CHUNK};
+static const size_t bn_rows[] = {1, 2, 7, 64, MNV2_REDUCE_CHUNK};
 static const size_t bn_cs[] = {1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100, 384};
 
-static void sums_case(const mnv2_kernels *t, int bwd, size_t rows, size_t c, int centered)
+/* The ReLU6 mask of the backward kernels: MASK_OFF passes NULL; MASK_ON draws mscale (|s| in
+ * [1, 6], either sign) and mshift (in [-3, 9]) for about a quarter of t = z * s + h below 0, half
+ * in (0, 6) and a quarter above 6, redraws z where t is within 1e-4 of 0 or 6, and (c > 1) gives
+ * the last channel s = 1, h = 0 and z from mask_special (t = z exactly); MASK_EDGE puts t of every
+ * other row within the rounding of 0 (even channels: h = -fl(z0 * s)) or 6 (odd: h = 6 - fl(z0 * s))
+ * and is only compared with the level's own kernels. */
+enum { MASK_OFF, MASK_ON, MASK_EDGE };
+static const char *const mask_names[] = {"", " masked", " masked at the edges"};
+static const float mask_special[] = {0.0f, -0.0f, 6.0f, 5.9999995f, 6.0000005f, 1e-45f, -1e-45f, 3.0f,
+                                     NAN,  INFINITY, -INFINITY, -3.0f, 1e-30f, 6.0f, 0.0f, 2.0f};
+static size_t mask_seen[3]; /* MASK_ON random t: below 0, in (0, 6), above 6 */
+
+static void mask_inputs(int mode, size_t rows, size_t c, buf *z, buf *ms, buf *mh)
 {
-    CASE("%s rows=%zu c=%zu%s", bwd ? "bn_bwd_reduce" : "bn_moments", rows, c, centered ? " centered" : "");
+    *ms = buf_rand(c, 1.0f, 6.0f), *mh = buf_rand(c, -3.0f, 9.0f);
+    for (size_t ch = 0; ch < c; ch++) {
+        const float s = ms->p[ch] = urand() < 0.5 ? -ms->p[ch] : ms->p[ch];
+        if (mode == MASK_ON && c > 1 && ch == c - 1) {
+            ms->p[ch] = 1.0f, mh->p[ch] = 0.0f;
+            for (size_t r = 0; r < rows; r++)
+                z->p[r * c + ch] = mask_special[(r + c) % (sizeof mask_special / sizeof mask_special[0])];
+        } else if (mode == MASK_ON) {
+            const double h = mh->p[ch];
+            for (size_t r = 0; r < rows; r++) {
+                float *zr = &z->p[r * c + ch];
+                double tt = (double)*zr * s + h;
+                while (fabs(tt) < 1e-4 || fabs(tt - 6.0) < 1e-4)
+                    *zr = frand(-1.0f, 1.0f), tt = (double)*zr * s + h;
+                mask_seen[tt <= 0.0 ? 0 : tt < 6.0 ? 1 : 2]++;
+            }
+        } else if (mode == MASK_EDGE) {
+            const float z0 = frand(-1.0f, 1.0f), p = z0 * s; /* p rounded to float */
+            mh->p[ch] = ch % 2 ? 6.0f - p : -p;
+            for (size_t r = 0; r < rows; r += 2)
+                z->p[r * c + ch] = z0;
+        }
+    }
+}
+
+/* The MASK_ON inputs must have covered the three parts of the ReLU6. */
+static void check_mask_seen(void)
+{
+    const size_t n = mask_seen[0] + mask_seen[1] + mask_seen[2];
+    for (int i = 0; i < 3; i++)
+        if (mask_seen[i] < n / 8)
+            failf("the mask inputs put only %zu of %zu values %s", mask_seen[i], n,
+                  i == 0 ? "below 0" : i == 1 ? "in (0, 6)" : "above 6");
+    mask_seen[0] = mask_seen[1] = mask_seen[2] = 0;
+}
+
+/* dy with 0 where the ReLU6 of the level's own bn_apply(z, ms, mh) has no gradient. */
+static buf own_mask(const mnv2_kernels *t, const buf *dy, const buf *z, size_t rows, size_t c, const buf *ms,
+                    const buf *mh)
+{
+    buf y = buf_unset(rows * c), d = buf_clone(dy);
+    t->bn_apply(z->p, rows, c, ms->p, mh->p, 0.0f, 6.0f, y.p);
+    for (size_t i = 0; i < rows * c; i++)
+        if (!(y.p[i] > 0.0f && y.p[i] < 6.0f))
+            d.p[i] = 0.0f;
+    buf_free(&y);
+    return d;
+}
+
+static void sums_case(const mnv2_kernels *t, int bwd, size_t rows, size_t c, int centered, int mask)
+{
+    CASE("%s rows=%zu c=%zu%s%s", bwd ? "bn_bwd_reduce" : "bn_moments", rows, c, centered ? " centered" : "",
+         mask_names[mask]);
     buf x = buf_rand(rows * c, -1.0f, 1.0f), z = buf_rand(rows * c, -1.0f, 1.0f), m = buf_rand(c, -0.5f, 0.5f);
-    buf x0 = buf_clone(&x), z0 = buf_clone(&z), m0 = buf_clone(&m);
+    buf ms, mh;
+    mask_inputs(mask, rows, c, &z, &ms, &mh);
+    const float *msp = mask ? ms.p : NULL, *mhp = mask ? mh.p : NULL;
+    buf x0 = buf_clone(&x), z0 = buf_clone(&z), m0 = buf_clone(&m), ms0 = buf_clone(&ms), mh0 = buf_clone(&mh);
     buf r1 = buf_unset(c), r2 = buf_unset(c), g1 = buf_unset(c), g2 = buf_unset(c);
     if (bwd) {
-        scalar->bn_bwd_reduce(x.p, z.p, rows, c, m.p, r1.p, r2.p);
-        t->bn_bwd_reduce(x.p, z.p, rows, c, m.p, g1.p, g2.p);
+        scalar->bn_bwd_reduce(x.p, z.p, rows, c, m.p, msp, mhp, r1.p, r2.p);
+        t->bn_bwd_reduce(x.p, z.p, rows, c, m.p, msp, mhp, g1.p, g2.p);
     } else {
         scalar->bn_moments(x.p, rows, c, centered ? m.p : NULL, r1.p, r2.p);
         t->bn_moments(x.p, rows, c, centered ? m.p : NULL, g1.p, g2.p);
     }
     const double tol = TOL_SUM * sqrt((double)rows);
-    check_all(bwd ? "sdy" : "s1", &r1, &g1, tol);
-    check_all(bwd ? "sdyz" : "s2", &r2, &g2, tol);
+    if (mask != MASK_EDGE) {
+        check_all(bwd ? "sdy" : "s1", &r1, &g1, tol);
+        check_all(bwd ? "sdyz" : "s2", &r2, &g2, tol);
+    }
+    if (mask) {
+        buf d = own_mask(t, &x, &z, rows, c, &ms, &mh), e1 = buf_unset(c), e2 = buf_unset(c);
+        t->bn_bwd_reduce(d.p, z.p, rows, c, m.p, NULL, NULL, e1.p, e2.p);
+        check_all("sdy against the unmasked kernel on dy masked by bn_apply", &e1, &g1, 0.0);
+        check_all("sdyz against the unmasked kernel on dy masked by bn_apply", &e2, &g2, 0.0);
+        buf_free(&d), buf_free(&e1), buf_free(&e2);
+    }
     check_unchanged(bwd ? "dy" : "x", &x0, &x);
     check_unchanged("mean", &m0, &m);
-    if (bwd)
+    if (bwd) {
         check_unchanged("z", &z0, &z);
-    buf *all[] = {&x, &z, &m, &x0, &z0, &m0, &r1, &r2, &g1, &g2};
+        check_unchanged("mscale", &ms0, &ms);
+        check_unchanged("mshift", &mh0, &mh);
+    }
+    buf *all[] = {&x, &z, &m, &ms, &mh, &x0, &z0, &m0, &ms0, &mh0, &r1, &r2, &g1, &g2};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         buf_free(all[i]);
 }
@@ -622,38 +708,54 @@ static void check_bn_moments(const mnv2_kernels *t)
     for (size_t i = 0; i < sizeof bn_rows / sizeof bn_rows[0]; i++)
         for (size_t j = 0; j < sizeof bn_cs / sizeof bn_cs[0]; j++)
             for (int centered = 0; centered < 2; centered++)
-                sums_case(t, 0, bn_rows[i], bn_cs[j], centered);
+                sums_case(t, 0, bn_rows[i], bn_cs[j], centered, MASK_OFF);
 }
 
 static void check_bn_bwd_reduce(const mnv2_kernels *t)
 {
     for (size_t i = 0; i < sizeof bn_rows / sizeof bn_rows[0]; i++)
         for (size_t j = 0; j < sizeof bn_cs / sizeof bn_cs[0]; j++)
-            sums_case(t, 1, bn_rows[i], bn_cs[j], 1);
+            for (int mask = MASK_OFF; mask <= MASK_EDGE; mask++)
+                sums_case(t, 1, bn_rows[i], bn_cs[j], 1, mask);
+    check_mask_seen();
 }
 
-/* bn_apply (bwd = 0) or bn_bwd_apply (bwd = 1), out of place and in place (y == x, dz == dy). */
-static void apply_case(const mnv2_kernels *t, int bwd, size_t rows, size_t c, float lo, float hi, int nan)
+/* bn_apply (bwd = 0) or bn_bwd_apply (bwd = 1, with the mask inputs of mask_inputs), out of place
+ * and in place (y == x, dz == dy). */
+static void apply_case(const mnv2_kernels *t, int bwd, size_t rows, size_t c, float lo, float hi, int nan, int mask)
 {
-    CASE("%s rows=%zu c=%zu lo=%g hi=%g%s", bwd ? "bn_bwd_apply" : "bn_apply", rows, c, (double)lo, (double)hi,
-         nan ? " (NaN inputs)" : "");
+    if (bwd)
+        CASE("bn_bwd_apply rows=%zu c=%zu%s%s", rows, c, mask_names[mask], nan ? " (NaN inputs)" : "");
+    else
+        CASE("bn_apply rows=%zu c=%zu lo=%g hi=%g%s", rows, c, (double)lo, (double)hi, nan ? " (NaN inputs)" : "");
     buf x = buf_rand(rows * c, -4.0f, 4.0f), z = buf_rand(rows * c, -1.0f, 1.0f);
     buf p1 = buf_rand(c, -2.0f, 2.0f), p2 = buf_rand(c, -1.0f, 1.0f), p3 = buf_rand(c, -1.0f, 1.0f);
+    buf ms, mh;
+    mask_inputs(mask, rows, c, &z, &ms, &mh);
+    const float *msp = mask ? ms.p : NULL, *mhp = mask ? mh.p : NULL;
     if (nan)
         for (size_t i = 0; i < rows * c; i += 5)
             x.p[i] = NAN;
     buf x0 = buf_clone(&x), z0 = buf_clone(&z), q1 = buf_clone(&p1), q2 = buf_clone(&p2), q3 = buf_clone(&p3);
+    buf ms0 = buf_clone(&ms), mh0 = buf_clone(&mh);
     buf ref = buf_unset(rows * c), got = buf_unset(rows * c), inpl = buf_clone(&x);
     if (bwd) {
-        scalar->bn_bwd_apply(x.p, z.p, rows, c, p1.p, p2.p, p3.p, ref.p);
-        t->bn_bwd_apply(x.p, z.p, rows, c, p1.p, p2.p, p3.p, got.p);
-        t->bn_bwd_apply(inpl.p, z.p, rows, c, p1.p, p2.p, p3.p, inpl.p);
+        scalar->bn_bwd_apply(x.p, z.p, rows, c, p1.p, p2.p, p3.p, msp, mhp, ref.p);
+        t->bn_bwd_apply(x.p, z.p, rows, c, p1.p, p2.p, p3.p, msp, mhp, got.p);
+        t->bn_bwd_apply(inpl.p, z.p, rows, c, p1.p, p2.p, p3.p, msp, mhp, inpl.p);
+        if (mask) {
+            buf d = own_mask(t, &x, &z, rows, c, &ms, &mh), e = buf_unset(rows * c);
+            t->bn_bwd_apply(d.p, z.p, rows, c, p1.p, p2.p, p3.p, NULL, NULL, e.p);
+            check_all("dz against the unmasked kernel on dy masked by bn_apply", &e, &got, 0.0);
+            buf_free(&d), buf_free(&e);
+        }
     } else {
         scalar->bn_apply(x.p, rows, c, p1.p, p2.p, lo, hi, ref.p);
         t->bn_apply(x.p, rows, c, p1.p, p2.p, lo, hi, got.p);
         t->bn_apply(inpl.p, rows, c, p1.p, p2.p, lo, hi, inpl.p);
     }
-    check_all(bwd ? "dz" : "y", &ref, &got, TOL_ELEM);
+    if (mask != MASK_EDGE)
+        check_all(bwd ? "dz" : "y", &ref, &got, TOL_ELEM);
     if (!bwd && rows * c > 0) {
         float *pre = malloc(rows * c * sizeof(float));
         assert_non_null(pre);
@@ -669,54 +771,43 @@ static void apply_case(const mnv2_kernels *t, int bwd, size_t rows, size_t c, fl
     if (bwd) {
         check_unchanged("z", &z0, &z);
         check_unchanged("k", &q3, &p3);
+        check_unchanged("mscale", &ms0, &ms);
+        check_unchanged("mshift", &mh0, &mh);
     }
-    buf *all[] = {&x, &z, &p1, &p2, &p3, &x0, &z0, &q1, &q2, &q3, &ref, &got, &inpl};
+    buf *all[] = {&x, &z, &p1, &p2, &p3, &ms, &mh, &x0, &z0, &q1, &q2, &q3, &ms0, &mh0, &ref, &got, &inpl};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         buf_free(all[i]);
 }
 
-static void check_apply(const mnv2_kernels *t, int bwd)
+static const size_t apply_rows[] = {1, 3, 16};
+
+static void check_bn_apply(const mnv2_kernels *t)
 {
-    static const size_t rows[] = {1, 3, 16};
     static const float clamps[][2] = {{0.0f, 6.0f}, {-INFINITY, INFINITY}, {-0.25f, 0.5f}};
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+    for (size_t i = 0; i < sizeof apply_rows / sizeof apply_rows[0]; i++)
         for (size_t j = 0; j < sizeof bn_cs / sizeof bn_cs[0]; j++)
             for (size_t l = 0; l < 3; l++)
-                apply_case(t, bwd, rows[i], bn_cs[j], clamps[l][0], clamps[l][1], 0);
+                apply_case(t, 0, apply_rows[i], bn_cs[j], clamps[l][0], clamps[l][1], 0, MASK_OFF);
     for (size_t j = 0; j < 4; j++)
-        apply_case(t, bwd, 3, bn_cs[j * 3 + 1], 0.0f, 6.0f, 1);
+        apply_case(t, 0, 3, bn_cs[j * 3 + 1], 0.0f, 6.0f, 1, MASK_OFF);
 }
 
-static void check_bn_apply(const mnv2_kernels *t) { check_apply(t, 0); }
-static void check_bn_bwd_apply(const mnv2_kernels *t) { check_apply(t, 1); }
+static void check_bn_bwd_apply(const mnv2_kernels *t)
+{
+    for (size_t i = 0; i < sizeof apply_rows / sizeof apply_rows[0]; i++)
+        for (size_t j = 0; j < sizeof bn_cs / sizeof bn_cs[0]; j++)
+            for (int mask = MASK_OFF; mask <= MASK_EDGE; mask++)
+                apply_case(t, 1, apply_rows[i], bn_cs[j], 0.0f, 0.0f, 0, mask);
+    for (size_t j = 0; j < 4; j++)
+        for (int mask = MASK_OFF; mask <= MASK_ON; mask++)
+            apply_case(t, 1, 3, bn_cs[j * 3 + 1], 0.0f, 0.0f, 1, mask);
+    check_mask_seen();
+}
 
 /* ---------------------------------------------------------------------------------------------
  * Element-wise kernels and optimizers */
 
 static const size_t el_ns[] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 1000, 4099};
-
-static void check_relu6_bwd(const mnv2_kernels *t)
-{
-    static const float special[] = {0.0f, -0.0f, 6.0f, 5.9999995f, 6.0000005f, 1e-45f, -1e-45f, NAN, INFINITY,
-                                    -INFINITY, 3.0f, -3.0f};
-    for (size_t i = 0; i < sizeof el_ns / sizeof el_ns[0]; i++) {
-        const size_t n = el_ns[i];
-        CASE("relu6_bwd n=%zu", n);
-        buf y = buf_rand(n, -2.0f, 8.0f), dy = buf_rand(n, -1.0f, 1.0f);
-        for (size_t j = 0; j < n; j += 3)
-            y.p[j] = special[(j / 3) % (sizeof special / sizeof special[0])];
-        if (n > 10)
-            dy.p[n / 2] = NAN, dy.p[n / 3] = INFINITY;
-        buf y0 = buf_clone(&y), ref = buf_clone(&dy), got = buf_clone(&dy);
-        scalar->relu6_bwd(ref.p, y.p, n);
-        t->relu6_bwd(got.p, y.p, n);
-        check_all("dy", &ref, &got, 0.0);
-        check_unchanged("y", &y0, &y);
-        buf *all[] = {&y, &dy, &y0, &ref, &got};
-        for (size_t j = 0; j < 5; j++)
-            buf_free(all[j]);
-    }
-}
 
 static void check_add(const mnv2_kernels *t)
 {
@@ -830,7 +921,8 @@ typedef struct bench {
 } bench;
 
 /* 1x1 convolutions: (M, N, K) = (rows, Cout, Cin) forward; gemm_nt (rows, Cin, Cout) for the
- * input gradient; gemm_tn (Cin, Cout, rows) for the weight gradient. dw: (h, c, stride). */
+ * input gradient; gemm_tn (Cin, Cout, rows) for the weight gradient. dw: (h, c, stride). Batch
+ * norm: (rows, c), and for the backward kernels a third 1 for the ReLU6 mask. */
 static const bench benches[] = {
     {K_gemm_nn, "expand 32->192 16x16", {8192, 192, 32}},
     {K_gemm_nn, "expand 64->384 16x16", {8192, 384, 64}},
@@ -870,10 +962,13 @@ static const bench benches[] = {
     {K_bn_apply, "8192 x 384", {8192, 384}},
     {K_bn_apply, "2048 x 960", {2048, 960}},
     {K_bn_bwd_reduce, "8192 x 384", {8192, 384}},
+    {K_bn_bwd_reduce, "8192 x 384 ReLU6 mask", {8192, 384, 1}},
     {K_bn_bwd_reduce, "2048 x 960", {2048, 960}},
+    {K_bn_bwd_reduce, "2048 x 960 ReLU6 mask", {2048, 960, 1}},
     {K_bn_bwd_apply, "8192 x 384", {8192, 384}},
+    {K_bn_bwd_apply, "8192 x 384 ReLU6 mask", {8192, 384, 1}},
     {K_bn_bwd_apply, "2048 x 960", {2048, 960}},
-    {K_relu6_bwd, "8192 x 384", {8192 * 384}},
+    {K_bn_bwd_apply, "2048 x 960 ReLU6 mask", {2048, 960, 1}},
     {K_add, "8192 x 64 (residual)", {8192 * 64}},
     {K_adam, "2M parameters", {1u << 21}},
     {K_sgd, "2M parameters", {1u << 21}},
@@ -907,21 +1002,22 @@ static double bench_run(const mnv2_kernels *t, const bench *b, int *bytes)
     }
     case K_bn_moments:
     case K_bn_bwd_reduce:
-        for (size_t r = 0; r < p[0]; r += BN_CHUNK) {
-            const size_t n = p[0] - r < BN_CHUNK ? p[0] - r : BN_CHUNK;
-            float *s = D + 2 * p[1] * (r / BN_CHUNK);
+        for (size_t r = 0; r < p[0]; r += MNV2_REDUCE_CHUNK) {
+            const size_t n = p[0] - r < MNV2_REDUCE_CHUNK ? p[0] - r : MNV2_REDUCE_CHUNK;
+            float *s = D + 2 * p[1] * (r / MNV2_REDUCE_CHUNK);
             if (b->kernel == K_bn_moments)
                 t->bn_moments(A + r * p[1], n, p[1], E, s, s + p[1]);
             else
-                t->bn_bwd_reduce(A + r * p[1], B + r * p[1], n, p[1], E, s, s + p[1]);
+                t->bn_bwd_reduce(A + r * p[1], B + r * p[1], n, p[1], E, p[2] ? C : NULL, p[2] ? C + p[1] : NULL, s,
+                                 s + p[1]);
         }
         *bytes = 1;
         return (b->kernel == K_bn_moments ? 4.0 : 8.0) * (double)(p[0] * p[1]);
     case K_bn_apply: t->bn_apply(A, p[0], p[1], D, E, 0.0f, 6.0f, C), *bytes = 1; return 8.0 * (double)(p[0] * p[1]);
     case K_bn_bwd_apply:
-        t->bn_bwd_apply(A, B, p[0], p[1], D, E, D + p[1], C), *bytes = 1;
+        t->bn_bwd_apply(A, B, p[0], p[1], D, E, D + p[1], p[2] ? E + p[1] : NULL, p[2] ? D + 2 * p[1] : NULL, C);
+        *bytes = 1;
         return 12.0 * (double)(p[0] * p[1]);
-    case K_relu6_bwd: t->relu6_bwd(C, A, p[0]), *bytes = 1; return 12.0 * (double)p[0];
     case K_add: t->add(C, A, p[0]), *bytes = 1; return 12.0 * (double)p[0];
     case K_adam:
         t->adam(A, B, C, D, p[0], 1e-3f, 0.9f, 0.999f, 1e-7f, 0.1f, 0.001f, 0.0f, 0), *bytes = 1;
@@ -977,7 +1073,7 @@ static double bench_time(const mnv2_kernels *t, const bench *b, double *work, in
     return ts[reps / 2];
 }
 
-static int run_bench(void)
+static int run_bench(const char *only)
 {
     for (int i = 0; i < 5; i++) {
         sc[i] = malloc(SCRATCH * sizeof(float));
@@ -997,6 +1093,8 @@ static int run_bench(void)
     printf("\n");
     for (size_t i = 0; i < sizeof benches / sizeof benches[0]; i++) {
         const bench *b = &benches[i];
+        if (only && !strstr(mnv2__kernel_names[b->kernel], only))
+            continue;
         printf("%-20s %-24s", mnv2__kernel_names[b->kernel], b->label);
         for (int l = 0; l < n; l++) {
             int below = 0; /* the lowest level with this very kernel */
@@ -1025,7 +1123,7 @@ int main(int argc, char **argv)
 {
     find_levels();
     if (argc > 1 && !strcmp(argv[1], "--bench"))
-        return run_bench();
+        return run_bench(argc > 2 ? argv[2] : NULL);
     printf("kernel tests: scalar against");
     for (int l = 0; l < n_levels; l++)
         printf(" %s", mnv2_isa_name(levels[l].isa));

@@ -3,6 +3,11 @@
 #define MNV2_KERNELS_H
 #include <stddef.h>
 
+/* Rows per chunk of a per-channel reduction: the engine calls the batch-norm sum kernels on at
+ * most this many rows at a time and combines the chunks' partial sums in chunk order, so results
+ * do not depend on the thread count. Tests exercise the kernels at this size. */
+#define MNV2_REDUCE_CHUNK 256
+
 /* Function types: mnv2_gemm_nn_fn, ... */
 #define MNV2_KERNEL(name, params) typedef void mnv2_##name##_fn params;
 #include "kernel_list.inc"

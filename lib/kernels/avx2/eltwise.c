@@ -1,4 +1,4 @@
-/* AVX2: element-wise kernels (ReLU6 backward, residual add), 32 values per step, masked tail. */
+/* AVX2: element-wise kernels (residual add), 32 values per step, masked tail. */
 #if !defined(__AVX2__) || !defined(__FMA__)
 #error "this file must be compiled with -mavx2 -mfma"
 #endif
@@ -7,27 +7,6 @@
 
 #include "kernels/kernels.h"
 #include "util.h"
-
-static inline __m256 relu6_bwd_vec(__m256 g, __m256 y)
-{
-    const __m256 keep = _mm256_and_ps(_mm256_cmp_ps(y, _mm256_setzero_ps(), _CMP_GT_OQ),
-                                      _mm256_cmp_ps(y, _mm256_set1_ps(6.0f), _CMP_LT_OQ));
-    return _mm256_and_ps(g, keep);
-}
-
-void mnv2_relu6_bwd_avx2(float *dy, const float *y, size_t n)
-{
-    size_t i = 0;
-    for (; i + 32 <= n; i += 32)
-        for (size_t j = i; j < i + 32; j += 8)
-            _mm256_storeu_ps(dy + j, relu6_bwd_vec(_mm256_loadu_ps(dy + j), _mm256_loadu_ps(y + j)));
-    for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(dy + i, relu6_bwd_vec(_mm256_loadu_ps(dy + i), _mm256_loadu_ps(y + i)));
-    if (i < n) {
-        const __m256i m = tail_mask(n - i);
-        _mm256_maskstore_ps(dy + i, m, relu6_bwd_vec(_mm256_maskload_ps(dy + i, m), _mm256_maskload_ps(y + i, m)));
-    }
-}
 
 void mnv2_add_avx2(float *y, const float *x, size_t n)
 {

@@ -20,7 +20,6 @@ void mnv2__fill_avx2(mnv2_kernels *k)
     k->bn_apply = mnv2_bn_apply_avx2;
     k->bn_bwd_reduce = mnv2_bn_bwd_reduce_avx2;
     k->bn_bwd_apply = mnv2_bn_bwd_apply_avx2;
-    k->relu6_bwd = mnv2_relu6_bwd_avx2;
     k->add = mnv2_add_avx2;
     k->adam = mnv2_adam_avx2;
     k->sgd = mnv2_sgd_avx2;

@@ -20,7 +20,6 @@ void mnv2__fill_avx512(mnv2_kernels *k)
     k->bn_apply = mnv2_bn_apply_avx512;
     k->bn_bwd_reduce = mnv2_bn_bwd_reduce_avx512;
     k->bn_bwd_apply = mnv2_bn_bwd_apply_avx512;
-    k->relu6_bwd = mnv2_relu6_bwd_avx512;
     k->add = mnv2_add_avx512;
     k->adam = mnv2_adam_avx512;
     k->sgd = mnv2_sgd_avx512;

@@ -1,4 +1,5 @@
-/* AVX-512 kernels: helpers shared by this level's files (masks, masked loads / stores, heads, tap checks). */
+/* AVX-512 kernels: helpers shared by this level's files (masks, masked loads / stores, ReLU6 mask, prefetch,
+ * heads, tap checks). */
 #ifndef MNV2_KERNELS_AVX512_UTIL_H
 #define MNV2_KERNELS_AVX512_UTIL_H
 #include <immintrin.h>
@@ -25,6 +26,21 @@ static ALWAYS_INLINE void st(const int full, __mmask16 m, float *p, __m512 v)
         _mm512_storeu_ps(p, v);
     else
         _mm512_mask_storeu_ps(p, m, v);
+}
+
+/* The fused ReLU6 mask of the batch-norm backward: g where 0 < t < 6, else 0 (ordered compares:
+ * a NaN t gives 0, as in the scalar reference). */
+static ALWAYS_INLINE __m512 relu6_gate(__m512 g, __m512 t)
+{
+    const __mmask16 pos = _mm512_cmp_ps_mask(t, _mm512_setzero_ps(), _CMP_GT_OQ);
+    return _mm512_maskz_mov_ps(_mm512_mask_cmp_ps_mask(pos, t, _mm512_set1_ps(6.0f), _CMP_LT_OQ), g);
+}
+
+/* Prefetch (to L1) the line `bytes` past p, which may lie beyond p's buffer (no pointer is formed
+ * there). */
+static ALWAYS_INLINE void prefetch_ahead(const float *p, size_t bytes)
+{
+    _mm_prefetch((const char *)((uintptr_t)p + bytes), _MM_HINT_T0);
 }
 
 /* Elements before p's next 64-byte boundary (at most n), done first under a mask so that the main

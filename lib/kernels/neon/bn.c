@@ -1,5 +1,6 @@
 /* NEON batch norm: per-channel sums over rows and the streaming normalise / backward-apply
- * passes, four channels per vector (eight per step where they fit) and the rest one at a time. */
+ * passes (the backward ones with the ReLU6 mask fused), four channels per vector (eight per step
+ * where they fit) and the rest one at a time. */
 #if !defined(__ARM_NEON) || !defined(__aarch64__)
 #error "this file must be compiled for AArch64 (Advanced SIMD is baseline)"
 #endif
@@ -67,50 +68,89 @@ void mnv2_bn_apply_neon(const float *x, size_t rows, size_t c, const float *scal
     }
 }
 
-INLINE void reduce_rows(const float *dy, const float *z, size_t R, size_t c, const float *mean, float *sdy,
-                        float *sdyz)
+/* The ReLU6 mask of the backward kernels (`relu`): g = dy where 0 < z * ms + mh < 6, computed as
+ * bn_apply computes x * scale + shift (an fma in the vectors, the same C expression in the tail). */
+INLINE void reduce_rows(const int relu, const float *dy, const float *z, size_t R, size_t c, const float *mean,
+                        const float *ms, const float *mh, float *sdy, float *sdyz)
 {
     size_t ch = 0;
     for (; ch + 4 <= c; ch += 4) {
         const float32x4_t m = vld1q_f32(mean + ch);
+        const float32x4_t sv = relu ? vld1q_f32(ms + ch) : vdupq_n_f32(0.0f);
+        const float32x4_t hv = relu ? vld1q_f32(mh + ch) : vdupq_n_f32(0.0f);
         float32x4_t a = vld1q_f32(sdy + ch), q = vld1q_f32(sdyz + ch);
         for (size_t r = 0; r < R; r++) {
-            const float32x4_t g = vld1q_f32(dy + r * c + ch);
-            a = vaddq_f32(a, g), q = vfmaq_f32(q, g, vsubq_f32(vld1q_f32(z + r * c + ch), m));
+            const float32x4_t zv = vld1q_f32(z + r * c + ch);
+            float32x4_t g = vld1q_f32(dy + r * c + ch);
+            if (relu)
+                g = relu6_gate(g, vfmaq_f32(hv, zv, sv));
+            a = vaddq_f32(a, g), q = vfmaq_f32(q, g, vsubq_f32(zv, m));
         }
         vst1q_f32(sdy + ch, a), vst1q_f32(sdyz + ch, q);
     }
     for (; ch < c; ch++)
         for (size_t r = 0; r < R; r++) {
-            const float g = dy[r * c + ch];
+            float g = dy[r * c + ch];
+            if (relu) {
+                const float t = z[r * c + ch] * ms[ch] + mh[ch];
+                g = t > 0.0f && t < 6.0f ? g : 0.0f;
+            }
             sdy[ch] += g, sdyz[ch] += g * (z[r * c + ch] - mean[ch]);
         }
 }
 
-void mnv2_bn_bwd_reduce_neon(const float *dy, const float *z, size_t rows, size_t c, const float *mean, float *sdy,
-                             float *sdyz)
+INLINE void bwd_reduce(const int relu, const float *dy, const float *z, size_t rows, size_t c, const float *mean,
+                       const float *ms, const float *mh, float *sdy, float *sdyz)
 {
     for (size_t ch = 0; ch < c; ch++)
         sdy[ch] = sdyz[ch] = 0.0f;
     size_t r = 0;
     for (; r + 4 <= rows; r += 4)
-        reduce_rows(dy + r * c, z + r * c, 4, c, mean, sdy, sdyz);
+        reduce_rows(relu, dy + r * c, z + r * c, 4, c, mean, ms, mh, sdy, sdyz);
     for (; r < rows; r++)
-        reduce_rows(dy + r * c, z + r * c, 1, c, mean, sdy, sdyz);
+        reduce_rows(relu, dy + r * c, z + r * c, 1, c, mean, ms, mh, sdy, sdyz);
 }
 
-void mnv2_bn_bwd_apply_neon(const float *dy, const float *z, size_t rows, size_t c, const float *a, const float *b,
-                            const float *k, float *dz)
+void mnv2_bn_bwd_reduce_neon(const float *dy, const float *z, size_t rows, size_t c, const float *mean,
+                             const float *mscale, const float *mshift, float *sdy, float *sdyz)
+{
+    if (mscale)
+        bwd_reduce(1, dy, z, rows, c, mean, mscale, mshift, sdy, sdyz);
+    else
+        bwd_reduce(0, dy, z, rows, c, mean, NULL, NULL, sdy, sdyz);
+}
+
+INLINE void bwd_apply(const int relu, const float *dy, const float *z, size_t rows, size_t c, const float *a,
+                      const float *b, const float *k, const float *ms, const float *mh, float *dz)
 {
     for (size_t r = 0; r < rows; r++) {
         const float *gr = dy + r * c, *zr = z + r * c;
         float *dr = dz + r * c;
         size_t ch = 0;
         for (; ch + 4 <= c; ch += 4) {
-            const float32x4_t v = vfmaq_f32(vld1q_f32(k + ch), vld1q_f32(b + ch), vld1q_f32(zr + ch));
-            vst1q_f32(dr + ch, vfmaq_f32(v, vld1q_f32(a + ch), vld1q_f32(gr + ch)));
+            const float32x4_t zv = vld1q_f32(zr + ch);
+            float32x4_t g = vld1q_f32(gr + ch);
+            if (relu)
+                g = relu6_gate(g, vfmaq_f32(vld1q_f32(mh + ch), zv, vld1q_f32(ms + ch)));
+            const float32x4_t v = vfmaq_f32(vld1q_f32(k + ch), vld1q_f32(b + ch), zv);
+            vst1q_f32(dr + ch, vfmaq_f32(v, vld1q_f32(a + ch), g));
         }
-        for (; ch < c; ch++)
-            dr[ch] = a[ch] * gr[ch] + b[ch] * zr[ch] + k[ch];
+        for (; ch < c; ch++) {
+            float g = gr[ch];
+            if (relu) {
+                const float t = zr[ch] * ms[ch] + mh[ch];
+                g = t > 0.0f && t < 6.0f ? g : 0.0f;
+            }
+            dr[ch] = a[ch] * g + b[ch] * zr[ch] + k[ch];
+        }
     }
+}
+
+void mnv2_bn_bwd_apply_neon(const float *dy, const float *z, size_t rows, size_t c, const float *a, const float *b,
+                            const float *k, const float *mscale, const float *mshift, float *dz)
+{
+    if (mscale)
+        bwd_apply(1, dy, z, rows, c, a, b, k, mscale, mshift, dz);
+    else
+        bwd_apply(0, dy, z, rows, c, a, b, k, NULL, NULL, dz);
 }

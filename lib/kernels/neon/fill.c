@@ -20,7 +20,6 @@ void mnv2__fill_neon(mnv2_kernels *k)
     k->bn_apply = mnv2_bn_apply_neon;
     k->bn_bwd_reduce = mnv2_bn_bwd_reduce_neon;
     k->bn_bwd_apply = mnv2_bn_bwd_apply_neon;
-    k->relu6_bwd = mnv2_relu6_bwd_neon;
     k->add = mnv2_add_neon;
     k->adam = mnv2_adam_neon;
     k->sgd = mnv2_sgd_neon;

@@ -26,23 +26,34 @@ void mnv2_bn_apply_scalar(const float *x, size_t rows, size_t c, const float *sc
         }
 }
 
-void mnv2_bn_bwd_reduce_scalar(const float *dy, const float *z, size_t rows, size_t c, const float *mean, float *sdy,
-                               float *sdyz)
+/* dy, or 0 where the ReLU6 after z * mscale + mshift has no gradient (see kernel_list.inc). */
+static inline float masked(float dy, float z, const float *mscale, const float *mshift, size_t ch)
+{
+    if (!mscale)
+        return dy;
+    const float t = z * mscale[ch] + mshift[ch];
+    return t > 0.0f && t < 6.0f ? dy : 0.0f;
+}
+
+void mnv2_bn_bwd_reduce_scalar(const float *dy, const float *z, size_t rows, size_t c, const float *mean,
+                               const float *mscale, const float *mshift, float *sdy, float *sdyz)
 {
     for (size_t ch = 0; ch < c; ch++)
         sdy[ch] = sdyz[ch] = 0.0f;
     for (size_t r = 0; r < rows; r++)
         for (size_t ch = 0; ch < c; ch++) {
-            const float g = dy[r * c + ch];
+            const float zv = z[r * c + ch], g = masked(dy[r * c + ch], zv, mscale, mshift, ch);
             sdy[ch] += g;
-            sdyz[ch] += g * (z[r * c + ch] - mean[ch]);
+            sdyz[ch] += g * (zv - mean[ch]);
         }
 }
 
 void mnv2_bn_bwd_apply_scalar(const float *dy, const float *z, size_t rows, size_t c, const float *a, const float *b,
-                              const float *k, float *dz)
+                              const float *k, const float *mscale, const float *mshift, float *dz)
 {
     for (size_t r = 0; r < rows; r++)
-        for (size_t ch = 0; ch < c; ch++)
-            dz[r * c + ch] = a[ch] * dy[r * c + ch] + b[ch] * z[r * c + ch] + k[ch];
+        for (size_t ch = 0; ch < c; ch++) {
+            const float zv = z[r * c + ch], g = masked(dy[r * c + ch], zv, mscale, mshift, ch);
+            dz[r * c + ch] = a[ch] * g + b[ch] * zv + k[ch];
+        }
 }

@@ -1,11 +1,13 @@
 /* SSE4.1 batch norm: per-channel sums over rows and the streaming normalise / backward-apply
- * passes, four channels per vector and the rest one at a time. */
+ * passes (the backward ones with the ReLU6 mask fused), four channels per vector and the rest
+ * one at a time. */
 #if !defined(__SSE4_1__)
 #error "this file must be compiled with -msse4.1"
 #endif
 #include <smmintrin.h>
 
 #include "kernels/kernels.h"
+#include "util.h"
 
 /* The sums run over rows in the outer loop with the running sums in s1 / s2 (in L1): one
  * sequential stream through x, which these memory-bound passes need more than registers. */
@@ -49,8 +51,10 @@ void mnv2_bn_apply_sse41(const float *x, size_t rows, size_t c, const float *sca
     }
 }
 
-void mnv2_bn_bwd_reduce_sse41(const float *dy, const float *z, size_t rows, size_t c, const float *mean, float *sdy,
-                              float *sdyz)
+/* The ReLU6 mask of the backward kernels (`relu`): g = dy where 0 < z * ms + mh < 6, computed as
+ * bn_apply computes x * scale + shift (a multiply, then an add). */
+INLINE void bwd_reduce(const int relu, const float *dy, const float *z, size_t rows, size_t c, const float *mean,
+                       const float *ms, const float *mh, float *sdy, float *sdyz)
 {
     for (size_t ch = 0; ch < c; ch++)
         sdy[ch] = sdyz[ch] = 0.0f;
@@ -58,31 +62,65 @@ void mnv2_bn_bwd_reduce_sse41(const float *dy, const float *z, size_t rows, size
         const float *gr = dy + r * c, *zr = z + r * c;
         size_t ch = 0;
         for (; ch + 4 <= c; ch += 4) {
-            const __m128 g = _mm_loadu_ps(gr + ch);
+            const __m128 zv = _mm_loadu_ps(zr + ch);
+            __m128 g = _mm_loadu_ps(gr + ch);
+            if (relu)
+                g = relu6_gate(g, _mm_add_ps(_mm_mul_ps(zv, _mm_loadu_ps(ms + ch)), _mm_loadu_ps(mh + ch)));
             _mm_storeu_ps(sdy + ch, _mm_add_ps(_mm_loadu_ps(sdy + ch), g));
-            const __m128 gz = _mm_mul_ps(g, _mm_sub_ps(_mm_loadu_ps(zr + ch), _mm_loadu_ps(mean + ch)));
+            const __m128 gz = _mm_mul_ps(g, _mm_sub_ps(zv, _mm_loadu_ps(mean + ch)));
             _mm_storeu_ps(sdyz + ch, _mm_add_ps(_mm_loadu_ps(sdyz + ch), gz));
         }
         for (; ch < c; ch++) {
-            const float g = gr[ch];
+            float g = gr[ch];
+            if (relu) {
+                const float t = zr[ch] * ms[ch] + mh[ch];
+                g = t > 0.0f && t < 6.0f ? g : 0.0f;
+            }
             sdy[ch] += g, sdyz[ch] += g * (zr[ch] - mean[ch]);
         }
     }
 }
 
-void mnv2_bn_bwd_apply_sse41(const float *dy, const float *z, size_t rows, size_t c, const float *a, const float *b,
-                             const float *k, float *dz)
+void mnv2_bn_bwd_reduce_sse41(const float *dy, const float *z, size_t rows, size_t c, const float *mean,
+                              const float *mscale, const float *mshift, float *sdy, float *sdyz)
+{
+    if (mscale)
+        bwd_reduce(1, dy, z, rows, c, mean, mscale, mshift, sdy, sdyz);
+    else
+        bwd_reduce(0, dy, z, rows, c, mean, NULL, NULL, sdy, sdyz);
+}
+
+INLINE void bwd_apply(const int relu, const float *dy, const float *z, size_t rows, size_t c, const float *a,
+                      const float *b, const float *k, const float *ms, const float *mh, float *dz)
 {
     for (size_t r = 0; r < rows; r++) {
         const float *gr = dy + r * c, *zr = z + r * c;
         float *dr = dz + r * c;
         size_t ch = 0;
         for (; ch + 4 <= c; ch += 4) {
-            const __m128 v = _mm_add_ps(_mm_mul_ps(_mm_loadu_ps(a + ch), _mm_loadu_ps(gr + ch)),
-                                        _mm_mul_ps(_mm_loadu_ps(b + ch), _mm_loadu_ps(zr + ch)));
+            const __m128 zv = _mm_loadu_ps(zr + ch);
+            __m128 g = _mm_loadu_ps(gr + ch);
+            if (relu)
+                g = relu6_gate(g, _mm_add_ps(_mm_mul_ps(zv, _mm_loadu_ps(ms + ch)), _mm_loadu_ps(mh + ch)));
+            const __m128 v = _mm_add_ps(_mm_mul_ps(_mm_loadu_ps(a + ch), g), _mm_mul_ps(_mm_loadu_ps(b + ch), zv));
             _mm_storeu_ps(dr + ch, _mm_add_ps(v, _mm_loadu_ps(k + ch)));
         }
-        for (; ch < c; ch++)
-            dr[ch] = a[ch] * gr[ch] + b[ch] * zr[ch] + k[ch];
+        for (; ch < c; ch++) {
+            float g = gr[ch];
+            if (relu) {
+                const float t = zr[ch] * ms[ch] + mh[ch];
+                g = t > 0.0f && t < 6.0f ? g : 0.0f;
+            }
+            dr[ch] = a[ch] * g + b[ch] * zr[ch] + k[ch];
+        }
     }
+}
+
+void mnv2_bn_bwd_apply_sse41(const float *dy, const float *z, size_t rows, size_t c, const float *a, const float *b,
+                             const float *k, const float *mscale, const float *mshift, float *dz)
+{
+    if (mscale)
+        bwd_apply(1, dy, z, rows, c, a, b, k, mscale, mshift, dz);
+    else
+        bwd_apply(0, dy, z, rows, c, a, b, k, NULL, NULL, dz);
 }

@@ -20,7 +20,6 @@ void mnv2__fill_sse41(mnv2_kernels *k)
     k->bn_apply = mnv2_bn_apply_sse41;
     k->bn_bwd_reduce = mnv2_bn_bwd_reduce_sse41;
     k->bn_bwd_apply = mnv2_bn_bwd_apply_sse41;
-    k->relu6_bwd = mnv2_relu6_bwd_sse41;
     k->add = mnv2_add_sse41;
     k->adam = mnv2_adam_sse41;
     k->sgd = mnv2_sgd_sse41;

@@ -1,9 +1,17 @@
-/* SSE4.1 kernels: helpers shared by this level's files (inlining macro, 3x3 tap positions). */
+/* SSE4.1 kernels: helpers shared by this level's files (inlining macro, ReLU6 mask, 3x3 tap positions). */
 #ifndef MNV2_KERNELS_SSE41_UTIL_H
 #define MNV2_KERNELS_SSE41_UTIL_H
+#include <smmintrin.h>
 #include <stddef.h>
 
 #define INLINE static inline __attribute__((always_inline))
+
+/* The fused ReLU6 mask of the batch-norm backward: g where 0 < t < 6, else 0 (ordered compares:
+ * a NaN t gives 0, as in the scalar reference). */
+static inline __m128 relu6_gate(__m128 g, __m128 t)
+{
+    return _mm_and_ps(g, _mm_and_ps(_mm_cmpgt_ps(t, _mm_setzero_ps()), _mm_cmplt_ps(t, _mm_set1_ps(6.0f))));
+}
 
 /* Input position of tap k for output position o (o * s + k - 1), or -1 outside [0, n): the
  * forward case of src_pos, kept apart (size_t tap) for the full 3x3 convolution. */
