@@ -21,9 +21,9 @@
 
 typedef struct options {
     const char *data, *model, *out, *resume, *checkpoint, *csv, *svg;
-    int32_t optimizer, threads;
+    int32_t optimizer, threads, init;
     uint32_t expansion;
-    double lr, weight_decay, width, bn_momentum;
+    double lr, weight_decay, width, bn_momentum, adam_eps;
     char *owned[3]; /* default file names made from --out */
 } options;
 
@@ -46,6 +46,9 @@ static void usage(void)
            "  --lr X              maximum learning rate (0.001)\n"
            "  --warmup N          warm-up epochs, from lr * 0.01 (5; at most --epochs)\n"
            "  --optimizer O       adam (default), adamw or sgd\n"
+           "  --adam-eps X        Adam epsilon (1e-7, Keras; PyTorch uses 1e-8)\n"
+           "  --init S            initialisation: torch (PyTorch module defaults; default),\n"
+           "                      torchvision or keras (MNV2_KEY_INIT)\n"
            "  --weight-decay X    weight decay (0)\n"
            "  --expansion T       replace the blocks' expansion factor (0 = the table's)\n"
            "  --width X           width multiplier (1)\n"
@@ -65,15 +68,27 @@ static void usage(void)
            "OUT is --out without a .mnv2 extension.\n");
 }
 
+/* The value of keyword @p s among @p n names (values[i] for names[i]), or exit naming @p opt. */
+static int32_t parse_keyword(const char *opt, const char *s, const char *const *names, const int32_t *values, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(s, names[i]) == 0)
+            return values[i];
+    ex_die("%s: expected %s, %s or %s, got '%s'", opt, names[0], names[1], names[2], s);
+}
+
 static int32_t parse_optimizer(const char *s)
 {
-    if (strcmp(s, "adam") == 0)
-        return MNV2_OPTIMIZER_ADAM;
-    if (strcmp(s, "adamw") == 0)
-        return MNV2_OPTIMIZER_ADAMW;
-    if (strcmp(s, "sgd") == 0)
-        return MNV2_OPTIMIZER_SGD;
-    ex_die("--optimizer: expected adam, adamw or sgd, got '%s'", s);
+    static const char *const names[] = {"adam", "adamw", "sgd"};
+    static const int32_t values[] = {MNV2_OPTIMIZER_ADAM, MNV2_OPTIMIZER_ADAMW, MNV2_OPTIMIZER_SGD};
+    return parse_keyword("--optimizer", s, names, values, 3);
+}
+
+static int32_t parse_init(const char *s)
+{
+    static const char *const names[] = {"torch", "torchvision", "keras"};
+    static const int32_t values[] = {MNV2_INIT_TORCH, MNV2_INIT_TORCHVISION, MNV2_INIT_KERAS};
+    return parse_keyword("--init", s, names, values, 3);
 }
 
 /* Fail now rather than after an epoch when an output file's directory is not writable. */
@@ -114,6 +129,10 @@ static void parse_args(int argc, char **argv, options *o, train_state *st)
             st->warmup = ex_parse_u32(a, v, 0, 100000);
         } else if (ex_opt(argc, argv, &i, "--optimizer", &v)) {
             o->optimizer = parse_optimizer(v);
+        } else if (ex_opt(argc, argv, &i, "--init", &v)) {
+            o->init = parse_init(v);
+        } else if (ex_opt(argc, argv, &i, "--adam-eps", &v)) {
+            o->adam_eps = ex_parse_double(a, v, 1e-30, 1);
         } else if (ex_opt(argc, argv, &i, "--weight-decay", &v)) {
             o->weight_decay = ex_parse_double(a, v, 0, 10);
         } else if (ex_opt(argc, argv, &i, "--expansion", &v)) {
@@ -177,11 +196,12 @@ static mnv2_model *create_model(const options *o, const train_state *st, uint32_
         int64_t value;
     } ints[] = {{MNV2_KEY_CLASSES, classes},     {MNV2_KEY_MAX_BATCH, st->batch},   {MNV2_KEY_SEED, (int64_t)st->seed},
                 {MNV2_KEY_THREADS, o->threads},  {MNV2_KEY_EXPANSION, o->expansion}, {MNV2_KEY_OPTIMIZER, o->optimizer},
-                {MNV2_KEY_LR_SCHEDULE, MNV2_SCHEDULE_WARMUP_COSINE}};
+                {MNV2_KEY_LR_SCHEDULE, MNV2_SCHEDULE_WARMUP_COSINE}, {MNV2_KEY_INIT, o->init}};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         ex_check(mnv2_config_set_int(cfg, ints[i].key, ints[i].value), "configuring the model (key %d)",
                  (int)ints[i].key);
     ex_check(mnv2_config_set_float(cfg, MNV2_KEY_LR, o->lr), "--lr");
+    ex_check(mnv2_config_set_float(cfg, MNV2_KEY_ADAM_EPS, o->adam_eps), "--adam-eps");
     ex_check(mnv2_config_set_float(cfg, MNV2_KEY_WEIGHT_DECAY, o->weight_decay), "--weight-decay");
     ex_check(mnv2_config_set_float(cfg, MNV2_KEY_WIDTH_MULT, o->width), "--width");
     ex_check(mnv2_config_set_float(cfg, MNV2_KEY_BN_MOMENTUM, o->bn_momentum), "--bn-momentum");
@@ -249,7 +269,7 @@ int main(int argc, char **argv)
 {
     ex_set_prog("mnv2-train");
     options o = {.model = "reduced", .out = "model.mnv2", .optimizer = MNV2_OPTIMIZER_ADAM, .lr = 1e-3, .width = 1,
-                 .bn_momentum = 0.99};
+                 .bn_momentum = 0.99, .adam_eps = 1e-7, .init = MNV2_INIT_TORCH};
     train_state st = {.epochs = 30, .batch = 32, .warmup = 5, .flip = 1};
     parse_args(argc, argv, &o, &st);
 

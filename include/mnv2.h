@@ -137,6 +137,7 @@ typedef struct mnv2_config mnv2_config;
 #define MNV2_KEY_ISA_MAX 15          /**< int: highest ISA level the model may use (an MNV2_ISA_* value); can only lower the detected level. Default: no limit. */
 #define MNV2_KEY_TRAINABLE 16        /**< int: 1 = allocate gradients, optimizer state and training activations (default); 0 = inference only. */
 #define MNV2_KEY_BN_MOMENTUM_TORCH 17 /**< float, alias: PyTorch's convention, running = (1 - m) * running + m * batch; sets #MNV2_KEY_BN_MOMENTUM to 1 - m. */
+#define MNV2_KEY_INIT 18             /**< int: weight initialization scheme, an MNV2_INIT_* value. Default #MNV2_INIT_TORCHVISION. Used by mnv2_model_create() only. */
 /** @} */
 
 /** @name Training keys (settable on the config and on a created model)
@@ -167,6 +168,10 @@ typedef struct mnv2_config mnv2_config;
 #define MNV2_OPTIMIZER_ADAM 1   /**< Adam, bias-corrected (Kingma & Ba); weight decay as L2. */
 #define MNV2_OPTIMIZER_ADAMW 2  /**< AdamW: decoupled weight decay. */
 #define MNV2_OPTIMIZER_SGD 3    /**< SGD with momentum (optionally Nesterov); weight decay as L2. */
+
+#define MNV2_INIT_TORCHVISION 0 /**< torchvision's MobileNetV2: convolutions Kaiming normal (fan out), classifier N(0, 0.01), biases 0. */
+#define MNV2_INIT_KERAS 1       /**< Keras defaults (the paper's framework): Glorot uniform for every convolution and the classifier, biases 0. */
+#define MNV2_INIT_TORCH 2       /**< PyTorch module defaults (torch.nn.Conv2d / Linear): U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and the classifier bias. */
 
 #define MNV2_SCHEDULE_CONSTANT 0      /**< Learning rate #MNV2_KEY_LR at every step. */
 #define MNV2_SCHEDULE_WARMUP_COSINE 1 /**< Linear warm-up from LR * warm-up scale to LR over the warm-up steps, then cosine decay to 0 at the total steps (the paper's recipe). */

@@ -11,7 +11,7 @@ typedef struct mnv2_train_opts {
 } mnv2_train_opts;
 
 struct mnv2_config {
-    int64_t classes, in_h, in_w, in_c, stem_c, head_c, expansion, max_batch, seed, threads, isa_max, trainable;
+    int64_t classes, in_h, in_w, in_c, stem_c, head_c, expansion, max_batch, seed, threads, isa_max, trainable, init;
     double width_mult, bn_momentum, bn_eps, dropout;
     uint32_t n_rows;
     int32_t rows[MNV2_MAX_BLOCK_ROWS][4];

@@ -28,33 +28,71 @@ static double normal01(uint64_t seed, uint64_t tensor, uint64_t i)
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
-/* torchvision's initialization. */
+/* Deterministic uniform in [-1, 1) for (seed, tensor, index). */
+static double uniform11(uint64_t seed, uint64_t tensor, uint64_t i)
+{
+    const uint64_t h = mnv2__hash64(seed ^ mnv2__hash64(tensor * 0x100000001b3u + 3) ^ mnv2__hash64(i * 2 + 11));
+    return (double)(h >> 11) * 0x1.0p-52 - 1.0;
+}
+
+/* Fans of a weight tensor, whatever its layout: stem [3][3][in][out], depthwise [3][3][C],
+ * 1x1 convolution and classifier [in][out]. Inputs per output are counted per group (depthwise: 9). */
+static void weight_fans(const plan_tensor *t, double *fan_in, double *fan_out, double *keras_in, double *keras_out)
+{
+    if (t->ndim == 4) {
+        *fan_in = *keras_in = 9.0 * t->dims[2];
+        *fan_out = *keras_out = 9.0 * t->dims[3];
+    } else if (t->ndim == 3) {
+        *fan_in = 9.0;
+        *fan_out = 9.0 * t->dims[2];
+        /* Keras' DepthwiseConv2D kernel is [3][3][C][1]: its fans are 9C in, 9 out. */
+        *keras_in = 9.0 * t->dims[2];
+        *keras_out = 9.0;
+    } else {
+        *fan_in = *keras_in = t->dims[0];
+        *fan_out = *keras_out = t->dims[1];
+    }
+}
+
+/* Initial values of every parameter and buffer, by the configured scheme (MNV2_INIT_*). */
 static void init_weights(struct mnv2_model *m)
 {
     const mnv2_plan *p = m->plan;
     const uint64_t seed = (uint64_t)m->cfg.seed;
+    const int64_t scheme = m->cfg.init;
     for (uint32_t ti = 0; ti < p->n_tensors; ti++) {
         const plan_tensor *t = &p->tensors[ti];
         float *dst = (t->kind == MNV2_TENSOR_PARAM ? m->params : m->buffers) + t->off;
         const size_t len = strlen(t->name);
-        double fill = 0.0, std = 0.0;
+        const int is_classifier = !strncmp(t->name, "classifier.1.", 13);
+        double fill = 0.0, std = 0.0, bound = 0.0;
         if (t->kind == MNV2_TENSOR_RUNNING_VAR) {
             fill = 1.0;
-        } else if (t->kind == MNV2_TENSOR_PARAM && t->ndim == 1) {
-            /* BN gamma = 1 (names end in .weight), BN beta and classifier bias = 0 */
+        } else if (t->kind == MNV2_TENSOR_PARAM && t->ndim == 1 && !is_classifier) {
+            /* BN gamma = 1 (names end in .weight), BN beta = 0 */
             fill = len > 7 && !strcmp(t->name + len - 7, ".weight") ? 1.0 : 0.0;
+        } else if (t->kind == MNV2_TENSOR_PARAM && t->ndim == 1) {
+            /* classifier bias: 0, except PyTorch's nn.Linear default U(-1/sqrt(fan_in), +) */
+            if (scheme == MNV2_INIT_TORCH)
+                bound = 1.0 / sqrt((double)p->tensors[ti - 1].dims[0]);
         } else if (t->kind == MNV2_TENSOR_PARAM) {
-            if (!strcmp(t->name, "classifier.1.weight")) {
-                std = 0.01;
-            } else {
-                /* Kaiming normal, mode fan_out: fan_out = out_channels * kernel area (as torch
-                 * computes it for a [out][in/groups][kh][kw] weight, depthwise included). */
-                const double fan_out = t->ndim == 2 ? (double)t->dims[1] : 9.0 * (double)t->dims[t->ndim - 1];
-                std = sqrt(2.0 / fan_out);
-            }
+            double fan_in, fan_out, k_in, k_out;
+            weight_fans(t, &fan_in, &fan_out, &k_in, &k_out);
+            if (scheme == MNV2_INIT_KERAS)
+                bound = sqrt(6.0 / (k_in + k_out)); /* glorot_uniform */
+            else if (scheme == MNV2_INIT_TORCH)
+                bound = 1.0 / sqrt(fan_in); /* kaiming_uniform(a = sqrt(5)) */
+            else
+                std = is_classifier ? 0.01 : sqrt(2.0 / fan_out); /* torchvision: kaiming_normal fan_out */
         }
-        for (size_t i = 0; i < t->numel; i++)
-            dst[i] = std > 0.0 ? (float)(std * normal01(seed, ti, i)) : (float)fill;
+        for (size_t i = 0; i < t->numel; i++) {
+            double v = fill;
+            if (std > 0.0)
+                v = std * normal01(seed, ti, i);
+            else if (bound > 0.0)
+                v = bound * uniform11(seed, ti, i);
+            dst[i] = (float)v;
+        }
     }
 }
 

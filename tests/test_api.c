@@ -45,6 +45,78 @@ static void status_strings(void **state)
     assert_true(mnv2_cpu_isa() >= MNV2_ISA_SCALAR);
 }
 
+/* Sample mean, standard deviation and largest magnitude of tensor `name` of model m. */
+static void tensor_moments(const mnv2_model *m, const char *name, double *mean, double *sd, double *maxabs)
+{
+    uint32_t idx, ndim, dims[4];
+    int32_t kind;
+    uint64_t n;
+    const char *nm;
+    assert_int_equal(mnv2_tensor_find(m, name, &idx), MNV2_OK);
+    assert_int_equal(mnv2_tensor_info(m, idx, &nm, &kind, &ndim, dims, &n), MNV2_OK);
+    static float v[65536];
+    assert_true(n <= 65536);
+    assert_int_equal(mnv2_tensor_read(m, idx, MNV2_DATA_VALUE, v, n), MNV2_OK);
+    double s = 0.0, ss = 0.0, mx = 0.0;
+    for (uint64_t i = 0; i < n; i++) {
+        s += v[i];
+        ss += (double)v[i] * v[i];
+        mx = fabs(v[i]) > mx ? fabs(v[i]) : mx;
+    }
+    *mean = s / (double)n;
+    *sd = sqrt(ss / (double)n - *mean * *mean);
+    *maxabs = mx;
+}
+
+/* MNV2_KEY_INIT: each scheme's weights have its distribution (reduced preset: block features.2
+ * expands 64 -> 384 channels; the classifier maps 256 -> 10). Standard deviations within 6%
+ * (at least 3456 samples each: about 5 standard errors). */
+static void init_schemes(void **state)
+{
+    (void)state;
+    const double r3 = sqrt(3.0);
+    const struct {
+        int32_t scheme;
+        double dw_sd, pw_sd, fc_sd, bias_bound; /* uniform schemes: bound = sd * sqrt(3) */
+        int uniform;
+    } cases[] = {
+        {MNV2_INIT_TORCHVISION, sqrt(2.0 / (9 * 384)), sqrt(2.0 / 384), 0.01, 0.0, 0},
+        {MNV2_INIT_KERAS, sqrt(6.0 / (9 * 384 + 9)) / r3, sqrt(6.0 / (64 + 384)) / r3, sqrt(6.0 / 266) / r3, 0.0, 1},
+        {MNV2_INIT_TORCH, 1.0 / 3.0 / r3, 1.0 / 8.0 / r3, 1.0 / 16.0 / r3, 1.0 / 16.0, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mnv2_config *c = NULL;
+        assert_int_equal(mnv2_config_create(MNV2_PRESET_REDUCED, &c), MNV2_OK);
+        assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_TRAINABLE, 0), MNV2_OK);
+        assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_INIT, cases[i].scheme), MNV2_OK);
+        mnv2_model *m = NULL;
+        assert_int_equal(mnv2_model_create(c, &m), MNV2_OK);
+        mnv2_config_destroy(c);
+        const char *names[] = {"features.2.conv.1.0.weight", "features.2.conv.0.0.weight", "classifier.1.weight"};
+        const double sds[] = {cases[i].dw_sd, cases[i].pw_sd, cases[i].fc_sd};
+        for (int t = 0; t < 3; t++) {
+            double mean, sd, mx;
+            tensor_moments(m, names[t], &mean, &sd, &mx);
+            assert_true(fabs(sd / sds[t] - 1.0) < 0.06);
+            assert_true(fabs(mean) < 0.1 * sds[t]);
+            if (cases[i].uniform)
+                assert_true(mx <= sds[t] * r3 * (1.0 + 1e-6));
+        }
+        double mean, sd, mx;
+        tensor_moments(m, "classifier.1.bias", &mean, &sd, &mx);
+        if (cases[i].bias_bound > 0.0)
+            assert_true(mx > 0.0 && mx <= cases[i].bias_bound);
+        else
+            assert_true(mx == 0.0);
+        mnv2_model_destroy(m);
+    }
+    mnv2_config *c = NULL;
+    assert_int_equal(mnv2_config_create(MNV2_PRESET_REDUCED, &c), MNV2_OK);
+    assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_INIT, 3), MNV2_ERR_INVALID_ARGUMENT);
+    assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_INIT, -1), MNV2_ERR_INVALID_ARGUMENT);
+    mnv2_config_destroy(c);
+}
+
 static void config_misuse(void **state)
 {
     (void)state;
@@ -214,7 +286,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(status_strings),     cmocka_unit_test(config_misuse),
         cmocka_unit_test(model_misuse),       cmocka_unit_test(inference_only_model),
-        cmocka_unit_test(schedule_values),
+        cmocka_unit_test(schedule_values),    cmocka_unit_test(init_schemes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
