@@ -1,20 +1,28 @@
 /* The backward pass: classifier -> dropout -> pool -> head -> blocks (reverse) -> stem.
  * Activations after BN + ReLU6 are not stored; they are recomputed from the stored pre-BN
- * outputs (z) and batch statistics when a weight gradient or a ReLU6 mask needs them. */
+ * outputs (z) and batch statistics where a weight gradient needs them. ReLU6 masks are never
+ * materialised: the batch-norm backward kernels derive them from z and the BN affine. */
 #include <string.h>
 
 #include "layers.h"
 #include "parallel.h"
 
-/* dy holds the gradient w.r.t. the BN (+act) output, already masked by ReLU6. Accumulates the
- * gamma / beta gradients and writes dz, the gradient w.r.t. the conv output (dz may alias dy). */
+/* dy holds the gradient w.r.t. the BN (+ ReLU6 when c->act) output; the ReLU6 mask is applied
+ * inside the kernels. Accumulates the gamma / beta gradients and writes dz, the gradient w.r.t.
+ * the conv output (dz may alias dy). */
 static void bn_backward(struct mnv2_model *m, const plan_conv *c, const float *dy, const float *z, float *dz,
                         size_t batch)
 {
     const size_t C = c->cout, rows = batch * c->out_h * c->out_w;
     bn_tmp t = bn_scratch(m);
     const float *mean = arena(m, c->stats), *invstd = mean + C, *gamma = m->params + c->gamma;
-    mnv2__par_channel_sums(m, z, dy, rows, C, mean, t.d1, t.d2);
+    const float *mscale = NULL, *mshift = NULL;
+    if (c->act) {
+        mnv2__bn_affine(m, c, mean, t.f1, t.f2); /* the forward's affine, for the ReLU6 mask */
+        mscale = t.f1;
+        mshift = t.f2;
+    }
+    mnv2__par_channel_sums(m, z, dy, rows, C, mean, mscale, mshift, t.d1, t.d2);
     float *ggamma = m->grads + c->gamma, *gbeta = m->grads + c->beta;
     for (size_t ch = 0; ch < C; ch++) {
         const double is = invstd[ch], g = gamma[ch], n = (double)rows;
@@ -25,7 +33,7 @@ static void bn_backward(struct mnv2_model *m, const plan_conv *c, const float *d
         t.b[ch] = (float)b;
         t.k[ch] = (float)(-g * is * t.d1[ch] / n - b * mean[ch]);
     }
-    mnv2__par_bn_bwd_apply(m, dy, z, rows, C, t.a, t.b, t.k, dz);
+    mnv2__par_bn_bwd_apply(m, dy, z, rows, C, t.a, t.b, t.k, mscale, mshift, dz);
 }
 
 /* Weight gradient of a conv (accumulated) and, if din, its input gradient (overwritten).
@@ -62,11 +70,9 @@ static void recompute(struct mnv2_model *m, const plan_conv *c, float *dst, size
     mnv2__bn_act(m, c, arena(m, c->z), dst, batch, arena(m, c->stats));
 }
 
-/* g: gradient w.r.t. the act output of c (in place -> gradient w.r.t. z). act_out holds act(bn(z)). */
-static void act_bn_backward(struct mnv2_model *m, const plan_conv *c, float *g, const float *act_out, size_t batch)
+/* g: gradient w.r.t. the act output of c, in place -> gradient w.r.t. its z. */
+static void act_bn_backward(struct mnv2_model *m, const plan_conv *c, float *g, size_t batch)
 {
-    if (c->act)
-        mnv2__par_relu6_bwd(m, g, act_out, batch * c->out_h * c->out_w * c->cout);
     bn_backward(m, c, g, arena(m, c->z), g, batch);
 }
 
@@ -97,8 +103,7 @@ void mnv2__backward(struct mnv2_model *m, uint32_t batch)
         for (size_t i = 0; i < hw; i++)
             for (size_t ch = 0; ch < C; ch++)
                 s2[(b * hw + i) * C + ch] = dpool[b * C + ch] / (float)hw;
-    recompute(m, hc, s1, B);
-    act_bn_backward(m, hc, s2, s1, B);
+    act_bn_backward(m, hc, s2, B);
     const float *last = p->n_blocks ? arena(m, p->blocks[p->n_blocks - 1].out) : arena(m, p->x0);
     conv_backward(m, hc, last, s2, g, B);
 
@@ -112,14 +117,13 @@ void mnv2__backward(struct mnv2_model *m, uint32_t batch)
         recompute(m, &blk->dw, s1, B); /* a_d, the project's input */
         conv_backward(m, &blk->project, s1, gnext, s2, B);
         /* Depthwise: s2 becomes its dz. */
-        act_bn_backward(m, &blk->dw, s2, s1, B);
+        act_bn_backward(m, &blk->dw, s2, B);
         if (blk->has_expand) {
             /* a_e into s1; conv_backward takes the weight gradient before it overwrites s1 with
-             * the input gradient; a_e is recomputed into s2 for the expand's ReLU6 mask. */
+             * the input gradient. */
             recompute(m, &blk->expand, s1, B);
             conv_backward(m, &blk->dw, s1, s2, s1, B);
-            recompute(m, &blk->expand, s2, B);
-            act_bn_backward(m, &blk->expand, s1, s2, B);
+            act_bn_backward(m, &blk->expand, s1, B);
             conv_backward(m, &blk->expand, x, s1, gnext, B);
         } else {
             conv_backward(m, &blk->dw, x, s2, gnext, B);
@@ -131,6 +135,6 @@ void mnv2__backward(struct mnv2_model *m, uint32_t batch)
         gnext = tmp;
     }
     /* Stem: g is the gradient w.r.t. its activation x0. */
-    act_bn_backward(m, &p->stem, g, arena(m, p->x0), B);
+    act_bn_backward(m, &p->stem, g, B);
     conv_backward(m, &p->stem, arena(m, p->input), g, NULL, B);
 }

@@ -24,11 +24,9 @@ void mnv2__conv(struct mnv2_model *m, const plan_conv *c, const float *in, float
     }
 }
 
-void mnv2__bn_act(struct mnv2_model *m, const plan_conv *c, const float *z, float *y, size_t batch,
-                  const float *stats)
+void mnv2__bn_affine(const struct mnv2_model *m, const plan_conv *c, const float *stats, float *scale, float *shift)
 {
     const size_t C = c->cout;
-    bn_tmp t = bn_scratch(m);
     const float *gamma = m->params + c->gamma, *beta = m->params + c->beta;
     for (size_t ch = 0; ch < C; ch++) {
         float invstd, mean;
@@ -39,36 +37,35 @@ void mnv2__bn_act(struct mnv2_model *m, const plan_conv *c, const float *z, floa
             mean = m->buffers[c->rmean + ch];
             invstd = (float)(1.0 / sqrt((double)m->buffers[c->rvar + ch] + m->cfg.bn_eps));
         }
-        t.a[ch] = gamma[ch] * invstd;
-        t.b[ch] = beta[ch] - mean * t.a[ch];
+        scale[ch] = gamma[ch] * invstd;
+        shift[ch] = beta[ch] - mean * scale[ch];
     }
-    const float lo = c->act ? 0.0f : -INFINITY, hi = c->act ? 6.0f : INFINITY;
-    mnv2__par_bn_apply(m, z, batch * c->out_h * c->out_w, C, t.a, t.b, lo, hi, y);
 }
 
-/* Batch statistics of z (training): mean and 1/sqrt(var + eps) into c->stats, running statistics
- * updated (running variance with the unbiased estimate, as PyTorch). Chunked, fixed order. */
-static void bn_batch_stats(struct mnv2_model *m, const plan_conv *c, const float *z, size_t batch)
+void mnv2__bn_act(struct mnv2_model *m, const plan_conv *c, const float *z, float *y, size_t batch,
+                  const float *stats)
 {
-    const size_t C = c->cout, rows = batch * c->out_h * c->out_w;
     bn_tmp t = bn_scratch(m);
+    mnv2__bn_affine(m, c, stats, t.a, t.b);
+    const float lo = c->act ? 0.0f : -INFINITY, hi = c->act ? 6.0f : INFINITY;
+    mnv2__par_bn_apply(m, z, batch * c->out_h * c->out_w, c->cout, t.a, t.b, lo, hi, y);
+}
+
+/* Batch statistics of z (training), given its per-channel mean and biased variance: mean and
+ * 1/sqrt(var + eps) into c->stats, running statistics updated (running variance with the
+ * unbiased estimate, as PyTorch). */
+static void bn_batch_stats(struct mnv2_model *m, const plan_conv *c, const double *mu, const double *var,
+                           size_t rows)
+{
+    const size_t C = c->cout;
     float *mean = arena(m, c->stats), *invstd = mean + C;
-    mnv2__par_channel_sums(m, z, NULL, rows, C, NULL, t.d1, t.d2);
-    for (size_t ch = 0; ch < C; ch++)
-        mean[ch] = (float)(t.d1[ch] / (double)rows);
-    mnv2__par_channel_sums(m, z, NULL, rows, C, mean, t.d1, t.d2);
     const double mom = m->cfg.bn_momentum, eps = m->cfg.bn_eps;
     float *rm = m->buffers + c->rmean, *rv = m->buffers + c->rvar;
     for (size_t ch = 0; ch < C; ch++) {
-        const double d = t.d1[ch] / (double)rows;
-        double var = t.d2[ch] / (double)rows - d * d;
-        if (var < 0.0)
-            var = 0.0;
-        const double mu = (double)mean[ch] + d;
-        mean[ch] = (float)mu;
-        invstd[ch] = (float)(1.0 / sqrt(var + eps));
-        const double unbiased = rows > 1 ? var * (double)rows / (double)(rows - 1) : var;
-        rm[ch] = (float)(mom * rm[ch] + (1.0 - mom) * mu);
+        mean[ch] = (float)mu[ch];
+        invstd[ch] = (float)(1.0 / sqrt(var[ch] + eps));
+        const double unbiased = rows > 1 ? var[ch] * (double)rows / (double)(rows - 1) : var[ch];
+        rm[ch] = (float)(mom * rm[ch] + (1.0 - mom) * mu[ch]);
         rv[ch] = (float)(mom * rv[ch] + (1.0 - mom) * unbiased);
     }
 }
@@ -102,14 +99,29 @@ static void fold_all(struct mnv2_model *m)
     m->fold_valid = 1;
 }
 
+/* Training: the pre-BN output z of conv c at c->z and its batch statistics (c->stats, running
+ * statistics updated). */
+static float *conv_train(struct mnv2_model *m, const plan_conv *c, const float *in, size_t batch)
+{
+    float *z = arena(m, c->z);
+    const size_t rows = batch * c->out_h * c->out_w;
+    bn_tmp t = bn_scratch(m);
+    if (c->kind == CONV_PW) {
+        mnv2__par_gemm_stats(m, rows, c->cout, c->cin, in, NULL, NULL, m->params + c->w, z, t.d1, t.d2);
+    } else {
+        mnv2__conv(m, c, in, z, batch);
+        mnv2__par_bn_stats(m, z, rows, c->cout, t.d1, t.d2);
+    }
+    bn_batch_stats(m, c, t.d1, t.d2, rows);
+    return z;
+}
+
 /* conv -> BN -> act. Training: z is stored at c->z, batch statistics used. Inference: folded
  * weights, bias and activation in the kernel's epilogue (the stem: conv, then bias and clamp). */
 static void conv_bn(struct mnv2_model *m, const plan_conv *c, const float *in, float *out, size_t batch, int train)
 {
     if (train) {
-        float *z = arena(m, c->z);
-        mnv2__conv(m, c, in, z, batch);
-        bn_batch_stats(m, c, z, batch);
+        float *z = conv_train(m, c, in, batch);
         mnv2__bn_act(m, c, z, out, batch, arena(m, c->stats));
         return;
     }
@@ -208,12 +220,30 @@ void mnv2__forward(struct mnv2_model *m, const float *images, uint32_t batch, in
             continue;
         }
         const float *a = x;
-        if (k->has_expand) {
-            conv_bn(m, &k->expand, x, h1, B, train);
-            a = h1;
+        if (train && k->has_expand) {
+            /* The expand's activation is never stored: the depthwise pass normalises the rows it
+             * needs from z into a tile, and takes its own statistics band by band. */
+            const float *ze = conv_train(m, &k->expand, x, B);
+            bn_tmp t = bn_scratch(m);
+            mnv2__bn_affine(m, &k->expand, arena(m, k->expand.stats), t.a, t.b);
+            mnv2__par_dw_train(m, k, B, ze, t.a, t.b, arena(m, k->dw.z), t.d1, t.d2);
+            bn_batch_stats(m, &k->dw, t.d1, t.d2, B * k->dw.out_h * k->dw.out_w);
+            /* Nor the depthwise activation: the projection normalises its input chunk by chunk. */
+            const plan_conv *pc = &k->project;
+            const size_t rows = B * pc->out_h * pc->out_w;
+            mnv2__bn_affine(m, &k->dw, arena(m, k->dw.stats), t.a, t.b);
+            mnv2__par_gemm_stats(m, rows, pc->cout, pc->cin, arena(m, k->dw.z), t.a, t.b, m->params + pc->w,
+                                 arena(m, pc->z), t.d1, t.d2);
+            bn_batch_stats(m, pc, t.d1, t.d2, rows);
+            mnv2__bn_act(m, pc, arena(m, pc->z), out, B, arena(m, pc->stats));
+        } else {
+            if (k->has_expand) {
+                conv_bn(m, &k->expand, x, h1, B, train);
+                a = h1;
+            }
+            conv_bn(m, &k->dw, a, h2, B, train);
+            conv_bn(m, &k->project, h2, out, B, train);
         }
-        conv_bn(m, &k->dw, a, h2, B, train);
-        conv_bn(m, &k->project, h2, out, B, train);
         if (k->residual)
             mnv2__par_add(m, out, x, B * k->out_h * k->out_w * k->cout);
         if (!train)

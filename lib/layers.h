@@ -3,12 +3,9 @@
 #define MNV2_LAYERS_H
 #include <stddef.h>
 
+#include "kernels/kernels.h"
 #include "model.h"
 #include "plan.h"
-
-/* Rows per chunk of a per-channel reduction. Fixed, so partial sums combine in the same order
- * whatever the thread count. */
-#define MNV2_REDUCE_CHUNK 256
 
 static inline float *arena(const struct mnv2_model *m, size_t off) { return m->arena + off; }
 
@@ -35,6 +32,9 @@ static inline bn_tmp bn_scratch(const struct mnv2_model *m)
 
 /* Convolution of a batch without BN: out = conv(in). */
 void mnv2__conv(struct mnv2_model *m, const plan_conv *c, const float *in, float *out, size_t batch);
+/* The BN's affine y = scale * z + shift of conv c, from batch statistics (mean | invstd) or,
+ * with stats NULL, the running statistics. */
+void mnv2__bn_affine(const struct mnv2_model *m, const plan_conv *c, const float *stats, float *scale, float *shift);
 /* y = act(scale * z + shift) with the BN's affine from stats (mean | invstd) or running statistics. */
 void mnv2__bn_act(struct mnv2_model *m, const plan_conv *c, const float *z, float *y, size_t batch,
                   const float *stats);

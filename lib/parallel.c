@@ -176,7 +176,7 @@ void mnv2__par_conv3x3_bwd_filter(struct mnv2_model *m, size_t batch, const floa
 
 typedef struct sums_job {
     const struct mnv2_model *m;
-    const float *x, *dy, *center;
+    const float *x, *dy, *center, *mscale, *mshift;
     size_t rows, c;
     float *partial; /* chunk i: [s1 | s2], 2c floats */
 } sums_job;
@@ -187,15 +187,16 @@ static void sums_task(void *ctx, size_t i, uint32_t thread)
     const size_t r0 = i * MNV2_REDUCE_CHUNK, n = j->rows - r0 < MNV2_REDUCE_CHUNK ? j->rows - r0 : MNV2_REDUCE_CHUNK;
     float *s1 = j->partial + i * 2 * j->c, *s2 = s1 + j->c;
     if (j->dy)
-        j->m->k->bn_bwd_reduce(j->dy + r0 * j->c, j->x + r0 * j->c, n, j->c, j->center, s1, s2);
+        j->m->k->bn_bwd_reduce(j->dy + r0 * j->c, j->x + r0 * j->c, n, j->c, j->center, j->mscale, j->mshift, s1,
+                               s2);
     else
         j->m->k->bn_moments(j->x + r0 * j->c, n, j->c, j->center, s1, s2);
 }
 
 void mnv2__par_channel_sums(struct mnv2_model *m, const float *x, const float *dy, size_t rows, size_t c,
-                            const float *center, double *d1, double *d2)
+                            const float *center, const float *mscale, const float *mshift, double *d1, double *d2)
 {
-    sums_job j = {m, x, dy, center, rows, c, arena(m, m->plan->cpart)};
+    sums_job j = {m, x, dy, center, mscale, mshift, rows, c, arena(m, m->plan->cpart)};
     const size_t chunks = (rows + MNV2_REDUCE_CHUNK - 1) / MNV2_REDUCE_CHUNK;
     mnv2__pool_run(m->pool, chunks, sums_task, &j);
     for (size_t ch = 0; ch < c; ch++)
@@ -209,16 +210,143 @@ void mnv2__par_channel_sums(struct mnv2_model *m, const float *x, const float *d
     }
 }
 
+/* Batch statistics, one pass over memory: each chunk of MNV2_REDUCE_CHUNK rows gets its sum,
+ * then its moments about its own mean while it is still in cache; the chunks combine in order in
+ * double (Chan et al.'s pairwise update), so the result does not depend on the thread count. */
+
+static void stats_chunk(const mnv2_kernels *k, const float *x, size_t n, size_t c, float *part)
+{
+    float *sum = part, *mean = part + c;
+    k->bn_moments(x, n, c, NULL, sum, mean + c);
+    for (size_t ch = 0; ch < c; ch++)
+        mean[ch] = sum[ch] / (float)n;
+    k->bn_moments(x, n, c, mean, mean + c, mean + 2 * c);
+    part[4 * c] = (float)n; /* n <= 2^24: exact */
+}
+
+static size_t chunk_rows(size_t rows, size_t i)
+{
+    const size_t r0 = i * MNV2_REDUCE_CHUNK;
+    return rows - r0 < MNV2_REDUCE_CHUNK ? rows - r0 : MNV2_REDUCE_CHUNK;
+}
+
+static void stats_combine(const float *partial, size_t chunks, size_t c, double *mean, double *var)
+{
+    for (size_t ch = 0; ch < c; ch++)
+        mean[ch] = var[ch] = 0.0;
+    double total = 0.0;
+    for (size_t i = 0; i < chunks; i++) {
+        const float *cm = partial + i * MNV2_STATS_SLOT(c) + c, *res = cm + c, *m2 = res + c;
+        const double n = (double)m2[c], before = total;
+        total += n;
+        for (size_t ch = 0; ch < c; ch++) {
+            const double r = res[ch], mi = (double)cm[ch] + r / n, m2i = (double)m2[ch] - r * r / n;
+            const double delta = mi - mean[ch];
+            mean[ch] += delta * n / total;
+            var[ch] += m2i + delta * delta * before * n / total; /* M2 until the division below */
+        }
+    }
+    for (size_t ch = 0; ch < c; ch++)
+        var[ch] = var[ch] < 0.0 ? 0.0 : var[ch] / total; /* NaN stays NaN */
+}
+
+typedef struct stats_job {
+    const struct mnv2_model *m;
+    const float *x;
+    size_t rows, c;
+    float *partial;
+    /* with b: chunk i is first computed as C = act(A) * B (a 1x1 convolution), where act(A) =
+     * min(max(A * scale + shift, 0), 6) per column with scale, else A */
+    const float *a, *b, *scale, *shift;
+    size_t k;
+} stats_job;
+
+static void stats_task(void *ctx, size_t i, uint32_t thread)
+{
+    const stats_job *j = ctx;
+    const mnv2_kernels *kr = j->m->k;
+    const size_t r0 = i * MNV2_REDUCE_CHUNK, n = chunk_rows(j->rows, i), c = j->c;
+    float *x = (float *)j->x + r0 * c; /* written only by the GEMM, into the caller's output */
+    if (j->b) {
+        const float *a = j->a + r0 * j->k;
+        if (j->scale) {
+            float *tile = j->m->arena + j->m->plan->tile + (size_t)thread * j->m->plan->tile_floats;
+            kr->bn_apply(a, n, j->k, j->scale, j->shift, 0.0f, 6.0f, tile);
+            a = tile;
+        }
+        kr->gemm_nn(n, c, j->k, a, j->k, j->b, c, x, c, 0);
+    }
+    stats_chunk(kr, x, n, c, j->partial + i * MNV2_STATS_SLOT(c));
+}
+
+void mnv2__par_bn_stats(struct mnv2_model *m, const float *x, size_t rows, size_t c, double *mean, double *var)
+{
+    stats_job j = {m, x, rows, c, arena(m, m->plan->cpart), NULL, NULL, NULL, NULL, 0};
+    const size_t chunks = (rows + MNV2_REDUCE_CHUNK - 1) / MNV2_REDUCE_CHUNK;
+    mnv2__pool_run(m->pool, chunks, stats_task, &j);
+    stats_combine(j.partial, chunks, c, mean, var);
+}
+
+void mnv2__par_gemm_stats(struct mnv2_model *m, size_t M, size_t N, size_t K, const float *a, const float *scale,
+                          const float *shift, const float *b, float *out, double *mean, double *var)
+{
+    stats_job j = {m, out, M, N, arena(m, m->plan->cpart), a, b, scale, shift, K};
+    const size_t chunks = (M + MNV2_REDUCE_CHUNK - 1) / MNV2_REDUCE_CHUNK;
+    mnv2__pool_run(m->pool, chunks, stats_task, &j);
+    stats_combine(j.partial, chunks, N, mean, var);
+}
+
+/* Training depthwise convolution of an expanded block, per (image, band of output rows) as the
+ * fused inference: the input rows a band needs are normalised (BN + ReLU6 of the expand
+ * convolution, from its pre-BN output) into the thread's tile, convolved into the band's output
+ * rows, and those rows' statistics taken while in cache. Bands come from the plan (not the thread
+ * count), so the statistics combine in the same order whatever the thread count. */
+typedef struct dwt_job {
+    const struct mnv2_model *m;
+    const plan_block *k;
+    const float *z, *scale, *shift, *wt;
+    float *out, *partial;
+    size_t bands;
+} dwt_job;
+
+static void dwt_task(void *ctx, size_t i, uint32_t thread)
+{
+    const dwt_job *j = ctx;
+    const plan_block *k = j->k;
+    const mnv2_kernels *kr = j->m->k;
+    const size_t img = i / j->bands, band = i % j->bands, s = k->stride, W = k->in_w, Wo = k->out_w, c = k->hid;
+    const size_t oy0 = band * k->band, oy1 = oy0 + k->band < k->out_h ? oy0 + k->band : k->out_h, n = oy1 - oy0;
+    const size_t origin = oy0 ? s * (oy0 - 1) : 0, r0 = oy0 ? 1 : 0;
+    size_t last = s * (oy1 - 1) + 2;
+    if (last > k->in_h)
+        last = k->in_h;
+    const size_t rows = last - origin;
+    float *tile = j->m->arena + j->m->plan->tile + (size_t)thread * j->m->plan->tile_floats;
+    kr->bn_apply(j->z + (img * k->in_h + origin) * W * c, rows * W, c, j->scale, j->shift, 0.0f, 6.0f, tile);
+    float *out = j->out + img * k->out_h * Wo * c; /* image base; the kernel writes rows oy0..oy1 */
+    kr->dw3x3_fwd(tile, rows, W, c, j->wt, out + (oy0 - r0) * Wo * c, n + r0, Wo, s, r0, r0 + n);
+    stats_chunk(kr, out + oy0 * Wo * c, n * Wo, c, j->partial + i * MNV2_STATS_SLOT(c));
+}
+
+void mnv2__par_dw_train(struct mnv2_model *m, const plan_block *k, size_t batch, const float *z_expand,
+                        const float *scale, const float *shift, float *out, double *mean, double *var)
+{
+    dwt_job j = {m, k, z_expand, scale, shift, m->params + k->dw.w, out, arena(m, m->plan->cpart),
+                 (k->out_h + k->band - 1) / k->band};
+    mnv2__pool_run(m->pool, batch * j.bands, dwt_task, &j);
+    stats_combine(j.partial, batch * j.bands, k->hid, mean, var);
+}
+
 typedef struct elt_job {
     const struct mnv2_model *m;
     int op;
     size_t rows, c, n;
-    const float *x, *z, *p1, *p2, *p3;
+    const float *x, *z, *p1, *p2, *p3, *p4, *p5;
     float *y;
     float lo, hi;
 } elt_job;
 
-enum { OP_BN_APPLY, OP_BN_BWD_APPLY, OP_RELU6_BWD, OP_ADD };
+enum { OP_BN_APPLY, OP_BN_BWD_APPLY, OP_ADD };
 
 static void elt_task(void *ctx, size_t i, uint32_t thread)
 {
@@ -227,8 +355,9 @@ static void elt_task(void *ctx, size_t i, uint32_t thread)
     const size_t r0 = part(j->rows, j->n, i), r1 = part(j->rows, j->n, i + 1), o = r0 * j->c, nr = r1 - r0;
     switch (j->op) {
     case OP_BN_APPLY: k->bn_apply(j->x + o, nr, j->c, j->p1, j->p2, j->lo, j->hi, j->y + o); break;
-    case OP_BN_BWD_APPLY: k->bn_bwd_apply(j->x + o, j->z + o, nr, j->c, j->p1, j->p2, j->p3, j->y + o); break;
-    case OP_RELU6_BWD: k->relu6_bwd(j->y + o, j->x + o, nr * j->c); break;
+    case OP_BN_BWD_APPLY:
+        k->bn_bwd_apply(j->x + o, j->z + o, nr, j->c, j->p1, j->p2, j->p3, j->p4, j->p5, j->y + o);
+        break;
     default: k->add(j->y + o, j->x + o, nr * j->c); break;
     }
 }
@@ -242,25 +371,20 @@ static void run_elt(struct mnv2_model *m, elt_job *j)
 void mnv2__par_bn_apply(struct mnv2_model *m, const float *x, size_t rows, size_t c, const float *scale,
                         const float *shift, float lo, float hi, float *y)
 {
-    elt_job j = {m, OP_BN_APPLY, rows, c, 0, x, NULL, scale, shift, NULL, y, lo, hi};
+    elt_job j = {m, OP_BN_APPLY, rows, c, 0, x, NULL, scale, shift, NULL, NULL, NULL, y, lo, hi};
     run_elt(m, &j);
 }
 
 void mnv2__par_bn_bwd_apply(struct mnv2_model *m, const float *dy, const float *z, size_t rows, size_t c,
-                            const float *a, const float *b, const float *k, float *dz)
+                            const float *a, const float *b, const float *k, const float *mscale, const float *mshift,
+                            float *dz)
 {
-    elt_job j = {m, OP_BN_BWD_APPLY, rows, c, 0, dy, z, a, b, k, dz, 0.0f, 0.0f};
-    run_elt(m, &j);
-}
-
-void mnv2__par_relu6_bwd(struct mnv2_model *m, float *dy, const float *y, size_t n)
-{
-    elt_job j = {m, OP_RELU6_BWD, n, 1, 0, y, NULL, NULL, NULL, NULL, dy, 0.0f, 0.0f};
+    elt_job j = {m, OP_BN_BWD_APPLY, rows, c, 0, dy, z, a, b, k, mscale, mshift, dz, 0.0f, 0.0f};
     run_elt(m, &j);
 }
 
 void mnv2__par_add(struct mnv2_model *m, float *y, const float *x, size_t n)
 {
-    elt_job j = {m, OP_ADD, n, 1, 0, x, NULL, NULL, NULL, NULL, y, 0.0f, 0.0f};
+    elt_job j = {m, OP_ADD, n, 1, 0, x, NULL, NULL, NULL, NULL, NULL, NULL, y, 0.0f, 0.0f};
     run_elt(m, &j);
 }

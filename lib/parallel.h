@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "model.h"
+#include "plan.h"
 
 enum { GEMM_NN, GEMM_NT, GEMM_TN, GEMM_NN_BIAS_ACT };
 
@@ -30,15 +31,30 @@ void mnv2__par_conv3x3_bwd_filter(struct mnv2_model *m, size_t batch, const floa
                                   float *dwt);
 /* Per-channel sums over fixed chunks of MNV2_REDUCE_CHUNK rows, combined in chunk order in double:
  * bn_moments (dy NULL: d1 = sum(x - center), d2 = sum((x - center)^2)) or bn_bwd_reduce
- * (d1 = sum(dy), d2 = sum(dy * (x - center))). */
+ * (d1 = sum(d), d2 = sum(d * (x - center)), d = dy through the ReLU6 mask of mscale / mshift when
+ * they are not NULL; see kernel_list.inc). */
 void mnv2__par_channel_sums(struct mnv2_model *m, const float *x, const float *dy, size_t rows, size_t c,
-                            const float *center, double *d1, double *d2);
+                            const float *center, const float *mscale, const float *mshift, double *d1, double *d2);
+/* Per-channel mean and biased variance of x[rows][c] in double, from fixed chunks of
+ * MNV2_REDUCE_CHUNK rows (each chunk's moments about its own mean) combined in chunk order. */
+void mnv2__par_bn_stats(struct mnv2_model *m, const float *x, size_t rows, size_t c, double *mean, double *var);
+/* out[M x N] = act(a)[M x K] * b[K x N] (dense, leading dimensions K and N), chunk by chunk, each
+ * chunk's statistics taken while it is in cache; then as mnv2__par_bn_stats(). With scale (and
+ * shift), act(a) = min(max(a * scale + shift, 0), 6) per column, formed chunk by chunk in the
+ * thread's tile (the plan sizes it); with scale NULL, act(a) = a. */
+void mnv2__par_gemm_stats(struct mnv2_model *m, size_t M, size_t N, size_t K, const float *a, const float *scale,
+                          const float *shift, const float *b, float *out, double *mean, double *var);
+/* Training depthwise convolution of block k (which has an expansion): out = dw(relu6(z_expand *
+ * scale + shift)), fused per (image, band of k->band output rows); mean and biased variance of out
+ * as mnv2__par_bn_stats() but over the bands. */
+void mnv2__par_dw_train(struct mnv2_model *m, const plan_block *k, size_t batch, const float *z_expand,
+                        const float *scale, const float *shift, float *out, double *mean, double *var);
 /* Element-wise kernels over rows x c, split over rows. */
 void mnv2__par_bn_apply(struct mnv2_model *m, const float *x, size_t rows, size_t c, const float *scale,
                         const float *shift, float lo, float hi, float *y);
 void mnv2__par_bn_bwd_apply(struct mnv2_model *m, const float *dy, const float *z, size_t rows, size_t c,
-                            const float *a, const float *b, const float *k, float *dz);
-void mnv2__par_relu6_bwd(struct mnv2_model *m, float *dy, const float *y, size_t n);
+                            const float *a, const float *b, const float *k, const float *mscale, const float *mshift,
+                            float *dz);
 void mnv2__par_add(struct mnv2_model *m, float *y, const float *x, size_t n);
 
 #endif

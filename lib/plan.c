@@ -110,8 +110,8 @@ static void plan_conv_layer(builder *b, plan_conv *c, int kind, int act, uint32_
     if (cin > p->max_c)
         p->max_c = cin;
     const size_t chunks = (p->batch * c->out_h * c->out_w + MNV2_REDUCE_CHUNK - 1) / MNV2_REDUCE_CHUNK;
-    if (chunks * 2 * cout > b->cpart)
-        b->cpart = chunks * 2 * cout;
+    if (chunks * MNV2_STATS_SLOT(cout) > b->cpart)
+        b->cpart = chunks * MNV2_STATS_SLOT(cout);
     const size_t wsize = kind == CONV_STEM ? 9 * (size_t)cin * cout : kind == CONV_DW ? 9 * (size_t)cout : 0;
     if (wsize * p->batch > b->wpart)
         b->wpart = wsize * p->batch;
@@ -216,6 +216,13 @@ int32_t mnv2__plan_create(const struct mnv2_config *cfg, int trainable, mnv2_pla
                 const size_t tf = align16((s * R + 2) * erow) + align16((R + 1) * (size_t)k->out_w * k->hid);
                 if (tf > tile_floats)
                     tile_floats = tf;
+                /* training: the projection normalises its input in chunks of rows */
+                if (trainable && MNV2_REDUCE_CHUNK * (size_t)k->hid > tile_floats)
+                    tile_floats = MNV2_REDUCE_CHUNK * (size_t)k->hid;
+                /* training: the depthwise statistics come per (image, band) */
+                const size_t slots = B * ((k->out_h + R - 1) / R) * MNV2_STATS_SLOT(k->hid);
+                if (slots > b.cpart)
+                    b.cpart = slots;
             }
             if (trainable) {
                 k->out = b.arena;
@@ -269,7 +276,7 @@ int32_t mnv2__plan_create(const struct mnv2_config *cfg, int trainable, mnv2_pla
     p->g1 = b.arena, b.arena += io_max;
     p->g2 = b.arena, b.arena += io_max;
     p->stat_tmp = b.arena, b.arena += align16(12 * p->max_c);
-    p->cpart = b.arena, b.arena += align16(b.cpart);
+    p->cpart = b.arena, b.arena += trainable ? align16(b.cpart) : 0;
     p->wpart = b.arena, b.arena += trainable ? align16(b.wpart) : 0;
     p->threads = mnv2__plan_threads(cfg);
     p->tile_floats = tile_floats;

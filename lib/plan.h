@@ -8,6 +8,10 @@
 
 #include "config.h"
 
+/* Floats of one chunk's partial batch statistics over c channels:
+ * [sum | chunk mean | residual sum about it | M2 about it | rows]. */
+#define MNV2_STATS_SLOT(c) (4 * (size_t)(c) + 4)
+
 enum { CONV_STEM = 0, CONV_PW = 1, CONV_DW = 2 };
 
 /* A convolution followed by batch norm and, if act, ReLU6. Offsets are in floats. */
@@ -56,7 +60,7 @@ typedef struct mnv2_plan {
     size_t pooled, mask, logits, probs;
     size_t s1, s2, g1, g2;            /* scratch: two hidden-size, two block-io-size */
     size_t stat_tmp;                  /* scratch: per-channel temporaries (12 * max channels) */
-    size_t cpart;                     /* scratch: per-chunk partial channel sums */
+    size_t cpart;                     /* scratch: per-chunk partial channel sums and statistics */
     size_t wpart;                     /* training scratch: per-image partial weight gradients */
     size_t tile, tile_floats;         /* inference: per-thread tiles of the fused blocks */
     uint32_t threads;                 /* worker threads (MNV2_KEY_THREADS, 0 resolved) */

@@ -17,14 +17,14 @@
 
 enum { B = 4, S = 8, CH = 3, K = 6 };
 
-static mnv2_model *small_model(double momentum)
+static mnv2_model *sized_model(double momentum, int32_t size)
 {
     mnv2_config *c = NULL;
     assert_int_equal(mnv2_config_create(MNV2_PRESET_REDUCED, &c), MNV2_OK);
     const int32_t rows[][4] = {{2, 8, 1, 1}, {3, 16, 2, 2}};
     assert_int_equal(mnv2_config_set_blocks(c, &rows[0][0], 2), MNV2_OK);
-    assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_INPUT_HEIGHT, S), MNV2_OK);
-    assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_INPUT_WIDTH, S), MNV2_OK);
+    assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_INPUT_HEIGHT, size), MNV2_OK);
+    assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_INPUT_WIDTH, size), MNV2_OK);
     assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_INPUT_CHANNELS, CH), MNV2_OK);
     assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_HEAD_CHANNELS, 24), MNV2_OK);
     assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_CLASSES, K), MNV2_OK);
@@ -36,6 +36,8 @@ static mnv2_model *small_model(double momentum)
     return m;
 }
 
+static mnv2_model *small_model(double momentum) { return sized_model(momentum, S); }
+
 static void fill(float *x, size_t n, uint64_t seed)
 {
     for (size_t i = 0; i < n; i++) {
@@ -44,13 +46,18 @@ static void fill(float *x, size_t n, uint64_t seed)
     }
 }
 
-static void training_statistics(void **state)
+/* Training forward on B images of size x size (values offset + [-1, 1)): the stem's batch
+ * statistics, running statistics and activations against a double-precision reference. */
+static void check_training_statistics(int32_t size, float offset)
 {
-    (void)state;
     const double mom = 0.9;
-    mnv2_model *m = small_model(mom);
-    float x[B * S * S * CH];
-    fill(x, sizeof x / sizeof x[0], 1);
+    mnv2_model *m = sized_model(mom, size);
+    const size_t n = (size_t)B * size * size * CH;
+    float *x = malloc(n * sizeof *x);
+    assert_non_null(x);
+    fill(x, n, 1);
+    for (size_t i = 0; i < n; i++)
+        x[i] += offset;
     /* non-trivial running statistics before the update */
     const plan_conv *c = &m->plan->stem;
     for (uint32_t ch = 0; ch < c->cout; ch++) {
@@ -62,7 +69,7 @@ static void training_statistics(void **state)
     float rm0[64], rv0[64];
     memcpy(rm0, m->buffers + c->rmean, c->cout * sizeof(float));
     memcpy(rv0, m->buffers + c->rvar, c->cout * sizeof(float));
-    assert_int_equal(mnv2_forward(m, x, sizeof x / sizeof x[0], B, MNV2_MODE_TRAIN, NULL, 0), MNV2_OK);
+    assert_int_equal(mnv2_forward(m, x, n, B, MNV2_MODE_TRAIN, NULL, 0), MNV2_OK);
     const size_t rows = (size_t)B * c->out_h * c->out_w;
     const float *z = m->arena + c->z, *act = m->arena + m->plan->x0;
     for (uint32_t ch = 0; ch < c->cout; ch++) {
@@ -73,7 +80,8 @@ static void training_statistics(void **state)
         for (size_t r = 0; r < rows; r++)
             ss += (z[r * c->cout + ch] - mean) * (z[r * c->cout + ch] - mean);
         const double var = ss / (double)rows, unbiased = ss / (double)(rows - 1);
-        assert_true(fabs(m->buffers[c->rmean + ch] - (mom * rm0[ch] + (1.0 - mom) * mean)) < 1e-5);
+        const double want_rm = mom * rm0[ch] + (1.0 - mom) * mean;
+        assert_true(fabs(m->buffers[c->rmean + ch] - want_rm) < 1e-5 * (1 + fabs(want_rm)));
         assert_true(fabs(m->buffers[c->rvar + ch] - (mom * rv0[ch] + (1.0 - mom) * unbiased)) < 1e-5 * (1 + unbiased));
         const double inv = 1.0 / sqrt(var + 1e-3);
         for (size_t r = 0; r < rows; r++) {
@@ -82,7 +90,22 @@ static void training_statistics(void **state)
             assert_true(fabs(act[r * c->cout + ch] - want) < 1e-4);
         }
     }
+    free(x);
     mnv2_model_destroy(m);
+}
+
+static void training_statistics(void **state)
+{
+    (void)state;
+    check_training_statistics(S, 0.0f);
+}
+
+/* Several reduction chunks (30x30 input: 900 stem rows per batch of 4, the last chunk partial)
+ * and a mean 100x the standard deviation, where a one-pass sum of squares would lose the variance. */
+static void training_statistics_offset_chunks(void **state)
+{
+    (void)state;
+    check_training_statistics(30, 100.0f);
 }
 
 /* With momentum 0 the running statistics become the batch's (variance unbiased); scaled back to
@@ -151,6 +174,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(training_statistics),
+        cmocka_unit_test(training_statistics_offset_chunks),
         cmocka_unit_test(inference_uses_running_statistics),
         cmocka_unit_test(torch_momentum_convention),
     };

@@ -36,7 +36,7 @@ static inline float masked(float dy, float z, const float *mscale, const float *
 }
 
 void mnv2_bn_bwd_reduce_scalar(const float *dy, const float *z, size_t rows, size_t c, const float *mean,
-                               const float *mscale, const float *mshift, float *sdy, float *sdyz)
+                               const float *mscale, const float *mshift, float *restrict sdy, float *restrict sdyz)
 {
     for (size_t ch = 0; ch < c; ch++)
         sdy[ch] = sdyz[ch] = 0.0f;
