@@ -2,19 +2,20 @@
 # The README's main job: install the packages that are missing, build mnv2 and install it into
 # ./_prefix, build the example programs against the installed library (examples/Makefile), train
 # the reduced MobileNetV2 on Fashion-MNIST, and classify a few test images with the result.
-# The sizes below are small because the engine is still scalar; raise them (or set them in the
-# environment) for a real run: the paper's recipe is 30 epochs with 5 warm-up epochs on all
-# 60,000 images (LIMIT=0 TEST_LIMIT=0 EPOCHS=30 WARMUP=5 BN_MOMENTUM=0.99).
+# The defaults are the quick protocol of the PyTorch reference (first 12,000 training images,
+# 2 epochs, 1 warm-up epoch, batch 32, all 10,000 test images): about 3 minutes of training on 2
+# cores, about 86-87% test accuracy. The paper's full recipe is 30 epochs with 5 warm-up epochs on
+# all 60,000 images: LIMIT=0 EPOCHS=30 WARMUP=5.
 set -euo pipefail
 
-LIMIT=${LIMIT:-2000}            # training images (0 = all 60,000)
-TEST_LIMIT=${TEST_LIMIT:-1000}  # test images evaluated after each epoch (0 = all 10,000)
-EPOCHS=${EPOCHS:-1}
+LIMIT=${LIMIT:-12000}           # training images (0 = all 60,000)
+TEST_LIMIT=${TEST_LIMIT:-0}     # test images evaluated after each epoch (0 = all 10,000)
+EPOCHS=${EPOCHS:-2}
 WARMUP=${WARMUP:-1}             # warm-up epochs
-# Batch-norm momentum (Keras convention). The paper's 0.99 moves the running statistics only
-# 1 - 0.99^steps of the way in a short run: after 62 steps inference still uses mostly the initial
-# statistics and predicts near chance. 0.9 suits these short runs; use 0.99 for full-length ones.
-BN_MOMENTUM=${BN_MOMENTUM:-0.9}
+# Batch-norm momentum (Keras convention; the paper's 0.99). Runs much shorter than an epoch of
+# 12,000 images want less (0.9): 0.99 moves the running statistics only 1 - 0.99^steps of the way.
+BN_MOMENTUM=${BN_MOMENTUM:-0.99}
+THREADS=${THREADS:-0}           # 0 = all cores
 DATA=${DATA:-/usr/share/datasets/fashion-mnist}
 
 cd "$(dirname "$0")/.."
@@ -69,7 +70,7 @@ step "train the reduced model on $DATA (LIMIT=$LIMIT EPOCHS=$EPOCHS WARMUP=$WARM
 [ -d "$DATA" ] || fail "no dataset at $DATA (install dataset-fashion-mnist)"
 mkdir -p "$run"
 args=(--data "$DATA" --model reduced --epochs "$EPOCHS" --warmup "$WARMUP" --bn-momentum "$BN_MOMENTUM"
-      --out "$run/model.mnv2")
+      --threads "$THREADS" --seed 1 --out "$run/model.mnv2")
 [ "$LIMIT" != 0 ] && args+=(--limit "$LIMIT")
 [ "$TEST_LIMIT" != 0 ] && args+=(--test-limit "$TEST_LIMIT")
 "$bin/mnv2-train" "${args[@]}"

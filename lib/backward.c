@@ -7,22 +7,27 @@
 #include "layers.h"
 #include "parallel.h"
 
-/* dy holds the gradient w.r.t. the BN (+ ReLU6 when c->act) output; the ReLU6 mask is applied
- * inside the kernels. Accumulates the gamma / beta gradients and writes dz, the gradient w.r.t.
- * the conv output (dz may alias dy). */
-static void bn_backward(struct mnv2_model *m, const plan_conv *c, const float *dy, const float *z, float *dz,
-                        size_t batch)
+/* The forward's affine of c, for the ReLU6 mask (NULL, NULL without an activation). */
+static void mask_affine(struct mnv2_model *m, const plan_conv *c, const float **mscale, const float **mshift)
+{
+    *mscale = *mshift = NULL;
+    if (c->act) {
+        bn_tmp t = bn_scratch(m);
+        mnv2__bn_affine(m, c, arena(m, c->stats), t.f1, t.f2);
+        *mscale = t.f1;
+        *mshift = t.f2;
+    }
+}
+
+/* Given the sums d1 = sum(d), d2 = sum(d * (z - mean)) of the gradient d w.r.t. the BN output
+ * (after the ReLU6 mask), accumulates the gamma / beta gradients and writes dz, the gradient
+ * w.r.t. the conv output (dz may alias dy). */
+static void bn_backward_apply(struct mnv2_model *m, const plan_conv *c, const float *dy, const float *z, float *dz,
+                              size_t batch, const float *mscale, const float *mshift)
 {
     const size_t C = c->cout, rows = batch * c->out_h * c->out_w;
     bn_tmp t = bn_scratch(m);
     const float *mean = arena(m, c->stats), *invstd = mean + C, *gamma = m->params + c->gamma;
-    const float *mscale = NULL, *mshift = NULL;
-    if (c->act) {
-        mnv2__bn_affine(m, c, mean, t.f1, t.f2); /* the forward's affine, for the ReLU6 mask */
-        mscale = t.f1;
-        mshift = t.f2;
-    }
-    mnv2__par_channel_sums(m, z, dy, rows, C, mean, mscale, mshift, t.d1, t.d2);
     float *ggamma = m->grads + c->gamma, *gbeta = m->grads + c->beta;
     for (size_t ch = 0; ch < C; ch++) {
         const double is = invstd[ch], g = gamma[ch], n = (double)rows;
@@ -34,6 +39,19 @@ static void bn_backward(struct mnv2_model *m, const plan_conv *c, const float *d
         t.k[ch] = (float)(-g * is * t.d1[ch] / n - b * mean[ch]);
     }
     mnv2__par_bn_bwd_apply(m, dy, z, rows, C, t.a, t.b, t.k, mscale, mshift, dz);
+}
+
+/* dy holds the gradient w.r.t. the BN (+ ReLU6 when c->act) output; the ReLU6 mask is applied
+ * inside the kernels. Accumulates the gamma / beta gradients and writes dz (may alias dy). */
+static void bn_backward(struct mnv2_model *m, const plan_conv *c, const float *dy, const float *z, float *dz,
+                        size_t batch)
+{
+    const float *mscale, *mshift;
+    mask_affine(m, c, &mscale, &mshift);
+    bn_tmp t = bn_scratch(m);
+    mnv2__par_bn_bwd_sums(m, z, dy, batch * c->out_h * c->out_w, c->cout, arena(m, c->stats), mscale, mshift, t.d1,
+                          t.d2);
+    bn_backward_apply(m, c, dy, z, dz, batch, mscale, mshift);
 }
 
 /* Weight gradient of a conv (accumulated) and, if din, its input gradient (overwritten).
@@ -115,15 +133,29 @@ void mnv2__backward(struct mnv2_model *m, uint32_t batch)
          * g stays intact for the residual. */
         bn_backward(m, &blk->project, g, arena(m, blk->project.z), gnext, B);
         recompute(m, &blk->dw, s1, B); /* a_d, the project's input */
-        conv_backward(m, &blk->project, s1, gnext, s2, B);
-        /* Depthwise: s2 becomes its dz. */
-        act_bn_backward(m, &blk->dw, s2, B);
+        conv_backward(m, &blk->project, s1, gnext, NULL, B);
+        /* The project's input gradient into s2, chunk by chunk, with the depthwise BN's backward
+         * sums taken while each chunk is in cache; then s2 becomes the depthwise dz. */
+        {
+            const plan_conv *pc = &blk->project, *dc = &blk->dw;
+            const float *mscale, *mshift, *zd = arena(m, dc->z);
+            bn_tmp t = bn_scratch(m);
+            mask_affine(m, dc, &mscale, &mshift);
+            mnv2__par_gemm_nt_bn_bwd_sums(m, pc->cout, gnext, m->params + pc->w, s2, zd, B * dc->out_h * dc->out_w,
+                                          dc->cout, arena(m, dc->stats), mscale, mshift, t.d1, t.d2);
+            bn_backward_apply(m, dc, s2, zd, s2, B, mscale, mshift);
+        }
         if (blk->has_expand) {
             /* a_e into s1; conv_backward takes the weight gradient before it overwrites s1 with
              * the input gradient. */
-            recompute(m, &blk->expand, s1, B);
-            conv_backward(m, &blk->dw, s1, s2, s1, B);
-            act_bn_backward(m, &blk->expand, s1, B);
+            /* Depthwise weight and input gradients per band, the expand activation recomputed in
+             * a tile, the expand BN's backward sums on the fly; then s1 becomes the expand dz. */
+            const plan_conv *ec = &blk->expand;
+            const float *ze = arena(m, ec->z), *mscale, *mshift;
+            bn_tmp t = bn_scratch(m);
+            mask_affine(m, ec, &mscale, &mshift);
+            mnv2__par_dw_bwd_train(m, blk, B, ze, mscale, mshift, s2, s1, m->grads + blk->dw.w, t.d1, t.d2);
+            bn_backward_apply(m, ec, s1, ze, s1, B, mscale, mshift);
             conv_backward(m, &blk->expand, x, s1, gnext, B);
         } else {
             conv_backward(m, &blk->dw, x, s2, gnext, B);

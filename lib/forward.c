@@ -188,6 +188,16 @@ static void block_task(void *ctx, size_t i, uint32_t thread)
         kr->add(out + oy0 * Wo * k->cout, x + oy0 * W * k->cin, n * Wo * k->cout);
 }
 
+/* Whether a block's inference runs fused: always on one thread; on more, when its bands give every
+ * thread two tasks. Otherwise (small maps at small batches, where the expanded tensor fits in
+ * cache anyway) it runs layer by layer, each layer split over rows across the threads. Both ways
+ * compute every output value with the same kernels in the same order. */
+static int fused_pays(const struct mnv2_model *m, const plan_block *k, size_t batch)
+{
+    const size_t threads = mnv2__pool_threads(m->pool), bands = (k->out_h + k->band - 1) / k->band;
+    return threads == 1 || batch * bands >= 2 * threads;
+}
+
 static void block_infer_fused(struct mnv2_model *m, const plan_block *k, const float *x, float *out, size_t batch)
 {
     block_job j = {m, k, x, out, (k->out_h + k->band - 1) / k->band};
@@ -213,7 +223,7 @@ void mnv2__forward(struct mnv2_model *m, const float *images, uint32_t batch, in
         const plan_block *k = &p->blocks[i];
         float *h1 = arena(m, p->s1), *h2 = arena(m, p->s2);
         float *out = train ? arena(m, k->out) : spare;
-        if (!train && k->has_expand) {
+        if (!train && k->has_expand && fused_pays(m, k, B)) {
             block_infer_fused(m, k, x, out, B);
             spare = x;
             x = out;

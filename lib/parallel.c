@@ -174,11 +174,14 @@ void mnv2__par_conv3x3_bwd_filter(struct mnv2_model *m, size_t batch, const floa
     run_filter(m, &j, batch, dwt);
 }
 
+/* Batch-norm backward sums per fixed chunk of MNV2_REDUCE_CHUNK rows, combined in chunk order in
+ * double. With b, each chunk of dy is first produced as a[rows x k] * b^T (b stored [c x k]: the
+ * input gradient of the next 1x1 convolution), so the sums read it while it is in cache. */
 typedef struct sums_job {
     const struct mnv2_model *m;
-    const float *x, *dy, *center, *mscale, *mshift;
-    size_t rows, c;
-    float *partial; /* chunk i: [s1 | s2], 2c floats */
+    const float *z, *center, *mscale, *mshift, *a, *b;
+    float *dy, *partial; /* chunk i: [s1 | s2], 2c floats */
+    size_t rows, c, k;
 } sums_job;
 
 static void sums_task(void *ctx, size_t i, uint32_t thread)
@@ -186,23 +189,96 @@ static void sums_task(void *ctx, size_t i, uint32_t thread)
     const sums_job *j = ctx;
     const size_t r0 = i * MNV2_REDUCE_CHUNK, n = j->rows - r0 < MNV2_REDUCE_CHUNK ? j->rows - r0 : MNV2_REDUCE_CHUNK;
     float *s1 = j->partial + i * 2 * j->c, *s2 = s1 + j->c;
-    if (j->dy)
-        j->m->k->bn_bwd_reduce(j->dy + r0 * j->c, j->x + r0 * j->c, n, j->c, j->center, j->mscale, j->mshift, s1,
-                               s2);
-    else
-        j->m->k->bn_moments(j->x + r0 * j->c, n, j->c, j->center, s1, s2);
+    if (j->b)
+        j->m->k->gemm_nt(n, j->c, j->k, j->a + r0 * j->k, j->k, j->b, j->k, j->dy + r0 * j->c, j->c, 0);
+    j->m->k->bn_bwd_reduce(j->dy + r0 * j->c, j->z + r0 * j->c, n, j->c, j->center, j->mscale, j->mshift, s1, s2);
 }
 
-void mnv2__par_channel_sums(struct mnv2_model *m, const float *x, const float *dy, size_t rows, size_t c,
-                            const float *center, const float *mscale, const float *mshift, double *d1, double *d2)
+static void run_sums(struct mnv2_model *m, sums_job *j, double *d1, double *d2)
 {
-    sums_job j = {m, x, dy, center, mscale, mshift, rows, c, arena(m, m->plan->cpart)};
-    const size_t chunks = (rows + MNV2_REDUCE_CHUNK - 1) / MNV2_REDUCE_CHUNK;
-    mnv2__pool_run(m->pool, chunks, sums_task, &j);
+    const size_t chunks = (j->rows + MNV2_REDUCE_CHUNK - 1) / MNV2_REDUCE_CHUNK, c = j->c;
+    mnv2__pool_run(m->pool, chunks, sums_task, j);
     for (size_t ch = 0; ch < c; ch++)
         d1[ch] = d2[ch] = 0.0;
     for (size_t i = 0; i < chunks; i++) {
-        const float *s1 = j.partial + i * 2 * c, *s2 = s1 + c;
+        const float *s1 = j->partial + i * 2 * c, *s2 = s1 + c;
+        for (size_t ch = 0; ch < c; ch++) {
+            d1[ch] += s1[ch];
+            d2[ch] += s2[ch];
+        }
+    }
+}
+
+void mnv2__par_bn_bwd_sums(struct mnv2_model *m, const float *z, const float *dy, size_t rows, size_t c,
+                           const float *mean, const float *mscale, const float *mshift, double *d1, double *d2)
+{
+    sums_job j = {m, z, mean, mscale, mshift, NULL, NULL, (float *)dy, arena(m, m->plan->cpart), rows, c, 0};
+    run_sums(m, &j, d1, d2);
+}
+
+void mnv2__par_gemm_nt_bn_bwd_sums(struct mnv2_model *m, size_t k, const float *a, const float *b, float *dy,
+                                   const float *z, size_t rows, size_t c, const float *mean, const float *mscale,
+                                   const float *mshift, double *d1, double *d2)
+{
+    sums_job j = {m, z, mean, mscale, mshift, a, b, dy, arena(m, m->plan->cpart), rows, c, k};
+    run_sums(m, &j, d1, d2);
+}
+
+/* Training backward of the depthwise convolution of an expanded block, per (image, band of output
+ * rows) as the forward: the expand activations the band's filter gradient needs are recomputed
+ * into the thread's tile (never stored), the filter gradient of the band goes to its own slot,
+ * the input gradient is written for the band's input rows [s * oy0, s * oy1) (the last band to the
+ * image's end), and the expand's batch-norm backward sums over those rows are taken while they
+ * are in cache. Slots and sums combine in task order: independent of the thread count. */
+typedef struct dwb_job {
+    const struct mnv2_model *m;
+    const plan_block *k;
+    const float *z, *scale, *shift, *dout, *mean;
+    float *din, *fpart, *spart;
+    size_t bands;
+} dwb_job;
+
+static void dwb_task(void *ctx, size_t i, uint32_t thread)
+{
+    const dwb_job *j = ctx;
+    const plan_block *k = j->k;
+    const mnv2_kernels *kr = j->m->k;
+    const size_t img = i / j->bands, band = i % j->bands, s = k->stride, H = k->in_h, W = k->in_w, Wo = k->out_w;
+    const size_t c = k->hid;
+    const size_t oy0 = band * k->band, oy1 = oy0 + k->band < k->out_h ? oy0 + k->band : k->out_h, n = oy1 - oy0;
+    const size_t origin = oy0 ? s * (oy0 - 1) : 0, r0 = oy0 ? 1 : 0;
+    size_t last = s * (oy1 - 1) + 2;
+    if (last > H)
+        last = H;
+    const size_t rows = last - origin;
+    const float *z = j->z + img * H * W * c, *dout = j->dout + img * k->out_h * Wo * c;
+    float *tile = j->m->arena + j->m->plan->tile + (size_t)thread * j->m->plan->tile_floats;
+    kr->bn_apply(z + origin * W * c, rows * W, c, j->scale, j->shift, 0.0f, 6.0f, tile);
+    float *fp = j->fpart + i * 9 * c;
+    memset(fp, 0, 9 * c * sizeof(float));
+    kr->dw3x3_bwd_filter(tile, rows, W, c, dout + (oy0 - r0) * Wo * c, n + r0, Wo, s, r0, r0 + n, fp);
+    const size_t y0 = s * oy0, y1 = oy1 == k->out_h || s * oy1 > H ? H : s * oy1;
+    float *din = j->din + img * H * W * c;
+    kr->dw3x3_bwd_data(dout, k->out_h, Wo, c, j->m->params + k->dw.w, din, H, W, s, y0, y1);
+    float *sp = j->spart + i * 2 * c;
+    kr->bn_bwd_reduce(din + y0 * W * c, z + y0 * W * c, (y1 - y0) * W, c, j->mean, j->scale, j->shift, sp, sp + c);
+}
+
+void mnv2__par_dw_bwd_train(struct mnv2_model *m, const plan_block *k, size_t batch, const float *z_expand,
+                            const float *scale, const float *shift, const float *dout, float *din, float *dwt,
+                            double *d1, double *d2)
+{
+    const size_t c = k->hid;
+    dwb_job j = {m, k, z_expand, scale, shift, dout, arena(m, k->expand.stats), din, arena(m, m->plan->wpart),
+                 arena(m, m->plan->cpart), (k->out_h + k->band - 1) / k->band};
+    const size_t tasks = batch * j.bands;
+    mnv2__pool_run(m->pool, tasks, dwb_task, &j);
+    for (size_t i = 0; i < tasks; i++)
+        m->k->add(dwt, j.fpart + i * 9 * c, 9 * c);
+    for (size_t ch = 0; ch < c; ch++)
+        d1[ch] = d2[ch] = 0.0;
+    for (size_t i = 0; i < tasks; i++) {
+        const float *s1 = j.spart + i * 2 * c, *s2 = s1 + c;
         for (size_t ch = 0; ch < c; ch++) {
             d1[ch] += s1[ch];
             d2[ch] += s2[ch];

@@ -29,12 +29,16 @@ void mnv2__par_dw_bwd_filter(struct mnv2_model *m, size_t batch, const float *in
 void mnv2__par_conv3x3_bwd_filter(struct mnv2_model *m, size_t batch, const float *in, size_t h, size_t w,
                                   size_t cin, const float *dout, size_t ho, size_t wo, size_t cout, size_t stride,
                                   float *dwt);
-/* Per-channel sums over fixed chunks of MNV2_REDUCE_CHUNK rows, combined in chunk order in double:
- * bn_moments (dy NULL: d1 = sum(x - center), d2 = sum((x - center)^2)) or bn_bwd_reduce
- * (d1 = sum(d), d2 = sum(d * (x - center)), d = dy through the ReLU6 mask of mscale / mshift when
- * they are not NULL; see kernel_list.inc). */
-void mnv2__par_channel_sums(struct mnv2_model *m, const float *x, const float *dy, size_t rows, size_t c,
-                            const float *center, const float *mscale, const float *mshift, double *d1, double *d2);
+/* Batch-norm backward sums over fixed chunks of MNV2_REDUCE_CHUNK rows, combined in chunk order in
+ * double: d1 = sum(d), d2 = sum(d * (z - mean)) per channel, d = dy through the ReLU6 mask of
+ * mscale / mshift when they are not NULL (see kernel_list.inc). */
+void mnv2__par_bn_bwd_sums(struct mnv2_model *m, const float *z, const float *dy, size_t rows, size_t c,
+                           const float *mean, const float *mscale, const float *mshift, double *d1, double *d2);
+/* dy[rows x c] = a[rows x k] * b^T (b stored [c x k]), chunk by chunk, each chunk's sums as
+ * mnv2__par_bn_bwd_sums() taken while it is in cache. */
+void mnv2__par_gemm_nt_bn_bwd_sums(struct mnv2_model *m, size_t k, const float *a, const float *b, float *dy,
+                                   const float *z, size_t rows, size_t c, const float *mean, const float *mscale,
+                                   const float *mshift, double *d1, double *d2);
 /* Per-channel mean and biased variance of x[rows][c] in double, from fixed chunks of
  * MNV2_REDUCE_CHUNK rows (each chunk's moments about its own mean) combined in chunk order. */
 void mnv2__par_bn_stats(struct mnv2_model *m, const float *x, size_t rows, size_t c, double *mean, double *var);
@@ -49,6 +53,14 @@ void mnv2__par_gemm_stats(struct mnv2_model *m, size_t M, size_t N, size_t K, co
  * as mnv2__par_bn_stats() but over the bands. */
 void mnv2__par_dw_train(struct mnv2_model *m, const plan_block *k, size_t batch, const float *z_expand,
                         const float *scale, const float *shift, float *out, double *mean, double *var);
+/* Training backward of block k's depthwise convolution (k has an expansion), fused per (image,
+ * band): adds the filter gradient to dwt, writes the input gradient din (w.r.t. the expand's
+ * activation) and the expand's batch-norm backward sums d1 = sum(d), d2 = sum(d * (z - mean)) with
+ * d = din through the ReLU6 mask, where scale / shift are the expand BN's affine (also used to
+ * recompute its activation from z_expand). */
+void mnv2__par_dw_bwd_train(struct mnv2_model *m, const plan_block *k, size_t batch, const float *z_expand,
+                            const float *scale, const float *shift, const float *dout, float *din, float *dwt,
+                            double *d1, double *d2);
 /* Element-wise kernels over rows x c, split over rows. */
 void mnv2__par_bn_apply(struct mnv2_model *m, const float *x, size_t rows, size_t c, const float *scale,
                         const float *shift, float lo, float hi, float *y);

@@ -223,6 +223,10 @@ int32_t mnv2__plan_create(const struct mnv2_config *cfg, int trainable, mnv2_pla
                 const size_t slots = B * ((k->out_h + R - 1) / R) * MNV2_STATS_SLOT(k->hid);
                 if (slots > b.cpart)
                     b.cpart = slots;
+                /* and its filter gradient per (image, band) in the backward */
+                const size_t fslots = B * ((k->out_h + R - 1) / R) * 9 * (size_t)k->hid;
+                if (fslots > b.wpart)
+                    b.wpart = fslots;
             }
             if (trainable) {
                 k->out = b.arena;
