@@ -149,10 +149,7 @@ static void conv_bn(struct mnv2_model *m, const plan_conv *c, const float *in, f
 /* Inference of a block with an expansion, fused over bands of output rows: each task expands the
  * input rows its band needs into a per-thread tile, runs the depthwise conv on the tile and
  * projects (plus the residual) straight into the output, so the expanded tensor never leaves
- * the cache.
- * A band starting at output row oy0 > 0 reads expanded rows from s * (oy0 - 1): with the tile
- * origin there, tile output row r' = 1 + (oy - oy0) reads tile rows s * r' + ky - 1 >= 0, exactly
- * the rows the image's output row oy needs; row 0 of the output tile is unused. */
+ * the cache. Band geometry: block_band() (layers.h); row 0 of a later band's output tile is unused. */
 typedef struct block_job {
     const struct mnv2_model *m;
     const plan_block *k;
@@ -167,21 +164,16 @@ static void block_task(void *ctx, size_t i, uint32_t thread)
     const plan_block *k = j->k;
     const struct mnv2_model *m = j->m;
     const mnv2_kernels *kr = m->k;
-    const size_t img = i / j->bands, band = i % j->bands, s = k->stride, W = k->in_w, Wo = k->out_w, hid = k->hid;
-    const size_t oy0 = band * k->band, oy1 = oy0 + k->band < k->out_h ? oy0 + k->band : k->out_h, n = oy1 - oy0;
-    const size_t origin = oy0 ? s * (oy0 - 1) : 0, r0 = oy0 ? 1 : 0;
-    size_t last = s * (oy1 - 1) + 2;
-    if (last > k->in_h)
-        last = k->in_h;
-    const size_t rows = last - origin;
-    float *E = m->arena + m->plan->tile + (size_t)thread * m->plan->tile_floats;
-    float *D = E + ((rows * W * hid + 15) & ~(size_t)15);
-    const float *x = j->x + img * k->in_h * W * k->cin;
-    float *out = j->out + img * k->out_h * Wo * k->cout;
-    kr->gemm_nn_bias_act(rows * W, hid, k->cin, x + origin * W * k->cin, k->cin, m->fold + k->expand.w, hid, E, hid,
-                         m->fold + k->expand.gamma, 0.0f, 6.0f);
-    kr->dw3x3_fwd_bias_act(E, rows, W, hid, m->fold + k->dw.w, m->fold + k->dw.gamma, 0.0f, 6.0f, D, n + r0, Wo, s, r0,
-                           r0 + n);
+    const band_geom g = block_band(k, j->bands, i);
+    const size_t s = k->stride, W = k->in_w, Wo = k->out_w, hid = k->hid, oy0 = g.oy0, n = g.n, r0 = g.r0;
+    float *E = thread_tile(m, thread);
+    float *D = E + ((g.rows * W * hid + 15) & ~(size_t)15);
+    const float *x = j->x + g.img * k->in_h * W * k->cin;
+    float *out = j->out + g.img * k->out_h * Wo * k->cout;
+    kr->gemm_nn_bias_act(g.rows * W, hid, k->cin, x + g.origin * W * k->cin, k->cin, m->fold + k->expand.w, hid, E,
+                         hid, m->fold + k->expand.gamma, 0.0f, 6.0f);
+    kr->dw3x3_fwd_bias_act(E, g.rows, W, hid, m->fold + k->dw.w, m->fold + k->dw.gamma, 0.0f, 6.0f, D, n + r0, Wo, s,
+                           r0, r0 + n);
     kr->gemm_nn_bias_act(n * Wo, k->cout, hid, D + r0 * Wo * hid, hid, m->fold + k->project.w, k->cout,
                          out + oy0 * Wo * k->cout, k->cout, m->fold + k->project.gamma, -INFINITY, INFINITY);
     if (k->residual)

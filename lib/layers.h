@@ -2,12 +2,45 @@
 #ifndef MNV2_LAYERS_H
 #define MNV2_LAYERS_H
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kernels/kernels.h"
 #include "model.h"
 #include "plan.h"
 
 static inline float *arena(const struct mnv2_model *m, size_t off) { return m->arena + off; }
+
+/* The tile of worker `thread` (plan->tile_floats floats). */
+static inline float *thread_tile(const struct mnv2_model *m, uint32_t thread)
+{
+    return m->arena + m->plan->tile + (size_t)thread * m->plan->tile_floats;
+}
+
+/* Task i of a block's (image, band) loop: output rows [oy0, oy1) of image img, and the input rows
+ * [origin, origin + rows) they read. A band starting at oy0 > 0 puts the tile's origin at input
+ * row s * (oy0 - 1): tile output row r' = r0 + (oy - oy0), r0 = 1, then reads tile rows
+ * s * r' + ky - 1 >= 0, exactly the rows image row oy needs, and the kernels' zero padding is used
+ * only at the image's real edges; the first band has origin 0 and r0 = 0. */
+typedef struct band_geom {
+    size_t img, oy0, oy1, n, origin, r0, rows;
+} band_geom;
+
+static inline band_geom block_band(const plan_block *k, size_t bands, size_t i)
+{
+    band_geom g;
+    const size_t s = k->stride, band = i % bands;
+    g.img = i / bands;
+    g.oy0 = band * k->band;
+    g.oy1 = g.oy0 + k->band < k->out_h ? g.oy0 + k->band : k->out_h;
+    g.n = g.oy1 - g.oy0;
+    g.origin = g.oy0 ? s * (g.oy0 - 1) : 0;
+    g.r0 = g.oy0 ? 1 : 0;
+    size_t last = s * (g.oy1 - 1) + 2;
+    if (last > k->in_h)
+        last = k->in_h;
+    g.rows = last - g.origin;
+    return g;
+}
 
 /* Per-channel scratch for batch norm, carved from the plan's stat_tmp region. */
 typedef struct bn_tmp {

@@ -224,41 +224,46 @@ void mnv2__par_gemm_nt_bn_bwd_sums(struct mnv2_model *m, size_t k, const float *
     run_sums(m, &j, d1, d2);
 }
 
+/* The (image, band) loops of a block's training depthwise passes. */
+typedef struct band_job {
+    const struct mnv2_model *m;
+    const plan_block *k;
+    const float *z, *scale, *shift, *dout, *mean; /* z: the expand's pre-BN output */
+    float *out, *fpart, *spart;                   /* output; filter-gradient and sum slots */
+    size_t bands;
+} band_job;
+
+/* The expand activation (BN + ReLU6 of z) of the input rows band g reads, in the thread's tile. */
+static const float *band_input(const band_job *j, const band_geom *g, uint32_t thread)
+{
+    const plan_block *k = j->k;
+    const size_t W = k->in_w, c = k->hid;
+    float *tile = thread_tile(j->m, thread);
+    j->m->k->bn_apply(j->z + (g->img * k->in_h + g->origin) * W * c, g->rows * W, c, j->scale, j->shift, 0.0f, 6.0f,
+                      tile);
+    return tile;
+}
+
 /* Training backward of the depthwise convolution of an expanded block, per (image, band of output
  * rows) as the forward: the expand activations the band's filter gradient needs are recomputed
  * into the thread's tile (never stored), the filter gradient of the band goes to its own slot,
  * the input gradient is written for the band's input rows [s * oy0, s * oy1) (the last band to the
  * image's end), and the expand's batch-norm backward sums over those rows are taken while they
  * are in cache. Slots and sums combine in task order: independent of the thread count. */
-typedef struct dwb_job {
-    const struct mnv2_model *m;
-    const plan_block *k;
-    const float *z, *scale, *shift, *dout, *mean;
-    float *din, *fpart, *spart;
-    size_t bands;
-} dwb_job;
-
 static void dwb_task(void *ctx, size_t i, uint32_t thread)
 {
-    const dwb_job *j = ctx;
+    const band_job *j = ctx;
     const plan_block *k = j->k;
     const mnv2_kernels *kr = j->m->k;
-    const size_t img = i / j->bands, band = i % j->bands, s = k->stride, H = k->in_h, W = k->in_w, Wo = k->out_w;
-    const size_t c = k->hid;
-    const size_t oy0 = band * k->band, oy1 = oy0 + k->band < k->out_h ? oy0 + k->band : k->out_h, n = oy1 - oy0;
-    const size_t origin = oy0 ? s * (oy0 - 1) : 0, r0 = oy0 ? 1 : 0;
-    size_t last = s * (oy1 - 1) + 2;
-    if (last > H)
-        last = H;
-    const size_t rows = last - origin;
-    const float *z = j->z + img * H * W * c, *dout = j->dout + img * k->out_h * Wo * c;
-    float *tile = j->m->arena + j->m->plan->tile + (size_t)thread * j->m->plan->tile_floats;
-    kr->bn_apply(z + origin * W * c, rows * W, c, j->scale, j->shift, 0.0f, 6.0f, tile);
+    const band_geom g = block_band(k, j->bands, i);
+    const size_t s = k->stride, H = k->in_h, W = k->in_w, Wo = k->out_w, c = k->hid;
+    const float *z = j->z + g.img * H * W * c, *dout = j->dout + g.img * k->out_h * Wo * c;
+    const float *tile = band_input(j, &g, thread);
     float *fp = j->fpart + i * 9 * c;
     memset(fp, 0, 9 * c * sizeof(float));
-    kr->dw3x3_bwd_filter(tile, rows, W, c, dout + (oy0 - r0) * Wo * c, n + r0, Wo, s, r0, r0 + n, fp);
-    const size_t y0 = s * oy0, y1 = oy1 == k->out_h || s * oy1 > H ? H : s * oy1;
-    float *din = j->din + img * H * W * c;
+    kr->dw3x3_bwd_filter(tile, g.rows, W, c, dout + (g.oy0 - g.r0) * Wo * c, g.n + g.r0, Wo, s, g.r0, g.r0 + g.n, fp);
+    const size_t y0 = s * g.oy0, y1 = g.oy1 == k->out_h || s * g.oy1 > H ? H : s * g.oy1;
+    float *din = j->out + g.img * H * W * c;
     kr->dw3x3_bwd_data(dout, k->out_h, Wo, c, j->m->params + k->dw.w, din, H, W, s, y0, y1);
     float *sp = j->spart + i * 2 * c;
     kr->bn_bwd_reduce(din + y0 * W * c, z + y0 * W * c, (y1 - y0) * W, c, j->mean, j->scale, j->shift, sp, sp + c);
@@ -269,8 +274,8 @@ void mnv2__par_dw_bwd_train(struct mnv2_model *m, const plan_block *k, size_t ba
                             double *d1, double *d2)
 {
     const size_t c = k->hid;
-    dwb_job j = {m, k, z_expand, scale, shift, dout, arena(m, k->expand.stats), din, arena(m, m->plan->wpart),
-                 arena(m, m->plan->cpart), (k->out_h + k->band - 1) / k->band};
+    band_job j = {m, k, z_expand, scale, shift, dout, arena(m, k->expand.stats), din, arena(m, m->plan->wpart),
+                  arena(m, m->plan->cpart), (k->out_h + k->band - 1) / k->band};
     const size_t tasks = batch * j.bands;
     mnv2__pool_run(m->pool, tasks, dwb_task, &j);
     for (size_t i = 0; i < tasks; i++)
@@ -346,7 +351,7 @@ static void stats_task(void *ctx, size_t i, uint32_t thread)
     if (j->b) {
         const float *a = j->a + r0 * j->k;
         if (j->scale) {
-            float *tile = j->m->arena + j->m->plan->tile + (size_t)thread * j->m->plan->tile_floats;
+            float *tile = thread_tile(j->m, thread);
             kr->bn_apply(a, n, j->k, j->scale, j->shift, 0.0f, 6.0f, tile);
             a = tile;
         }
@@ -377,40 +382,27 @@ void mnv2__par_gemm_stats(struct mnv2_model *m, size_t M, size_t N, size_t K, co
  * convolution, from its pre-BN output) into the thread's tile, convolved into the band's output
  * rows, and those rows' statistics taken while in cache. Bands come from the plan (not the thread
  * count), so the statistics combine in the same order whatever the thread count. */
-typedef struct dwt_job {
-    const struct mnv2_model *m;
-    const plan_block *k;
-    const float *z, *scale, *shift, *wt;
-    float *out, *partial;
-    size_t bands;
-} dwt_job;
-
 static void dwt_task(void *ctx, size_t i, uint32_t thread)
 {
-    const dwt_job *j = ctx;
+    const band_job *j = ctx;
     const plan_block *k = j->k;
     const mnv2_kernels *kr = j->m->k;
-    const size_t img = i / j->bands, band = i % j->bands, s = k->stride, W = k->in_w, Wo = k->out_w, c = k->hid;
-    const size_t oy0 = band * k->band, oy1 = oy0 + k->band < k->out_h ? oy0 + k->band : k->out_h, n = oy1 - oy0;
-    const size_t origin = oy0 ? s * (oy0 - 1) : 0, r0 = oy0 ? 1 : 0;
-    size_t last = s * (oy1 - 1) + 2;
-    if (last > k->in_h)
-        last = k->in_h;
-    const size_t rows = last - origin;
-    float *tile = j->m->arena + j->m->plan->tile + (size_t)thread * j->m->plan->tile_floats;
-    kr->bn_apply(j->z + (img * k->in_h + origin) * W * c, rows * W, c, j->scale, j->shift, 0.0f, 6.0f, tile);
-    float *out = j->out + img * k->out_h * Wo * c; /* image base; the kernel writes rows oy0..oy1 */
-    kr->dw3x3_fwd(tile, rows, W, c, j->wt, out + (oy0 - r0) * Wo * c, n + r0, Wo, s, r0, r0 + n);
-    stats_chunk(kr, out + oy0 * Wo * c, n * Wo, c, j->partial + i * MNV2_STATS_SLOT(c));
+    const band_geom g = block_band(k, j->bands, i);
+    const size_t W = k->in_w, Wo = k->out_w, c = k->hid;
+    const float *tile = band_input(j, &g, thread);
+    float *out = j->out + g.img * k->out_h * Wo * c; /* image base; the kernel writes rows oy0..oy1 */
+    kr->dw3x3_fwd(tile, g.rows, W, c, j->m->params + k->dw.w, out + (g.oy0 - g.r0) * Wo * c, g.n + g.r0, Wo, k->stride, g.r0,
+                  g.r0 + g.n);
+    stats_chunk(kr, out + g.oy0 * Wo * c, g.n * Wo, c, j->spart + i * MNV2_STATS_SLOT(c));
 }
 
 void mnv2__par_dw_train(struct mnv2_model *m, const plan_block *k, size_t batch, const float *z_expand,
                         const float *scale, const float *shift, float *out, double *mean, double *var)
 {
-    dwt_job j = {m, k, z_expand, scale, shift, m->params + k->dw.w, out, arena(m, m->plan->cpart),
-                 (k->out_h + k->band - 1) / k->band};
+    band_job j = {m, k, z_expand, scale, shift, NULL, NULL, out, NULL, arena(m, m->plan->cpart),
+                  (k->out_h + k->band - 1) / k->band};
     mnv2__pool_run(m->pool, batch * j.bands, dwt_task, &j);
-    stats_combine(j.partial, batch * j.bands, k->hid, mean, var);
+    stats_combine(j.spart, batch * j.bands, k->hid, mean, var);
 }
 
 typedef struct elt_job {
