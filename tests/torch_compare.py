@@ -4,7 +4,7 @@ mobilenet_v2: the same weights (mapped by name, transposed to mnv2's layouts), t
 Checks training-mode logits and loss, every parameter gradient, BN running statistics, one
 Adam step, and inference-mode logits. Exits 77 (skipped) when torch is not installed.
 
-usage: torch_compare.py path/to/libmnv2.so [input_size]
+usage: torch_compare.py path/to/libmnv2.so [input_size [batch]]
 """
 import ctypes as C, sys
 
@@ -48,6 +48,17 @@ ok(lib.mnv2_model_create(cfg, C.byref(model)))
 torch.manual_seed(0)
 net = torchvision.models.mobilenet_v2(num_classes=K)
 net.classifier[0].p = 0.0
+# BN beta near 3 puts nearly every ReLU6 input well inside (0, 6). At a kink the mask is decided by
+# the sign of a pre-activation whose float32 rounding (about 1e-6 of its scale, more after long
+# sums) depends on the summation order: with torchvision's beta = 0 half the inputs sit around 0,
+# a few fall within that rounding of it, and any float32 implementation may flip one of them and
+# move whole upstream gradients by ~1% (seen: an element at -4.7e-6 in float64 that PyTorch's own
+# float32 conv puts at -2.2e-6 or -8.9e-6 depending on the memory format). The masks themselves
+# are checked exactly by tests/test_gradcheck.c (saturation cases).
+with torch.no_grad():
+    for mod in net.modules():
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.bias.add_(3.0 + 0.3 * torch.rand_like(mod.bias))
 sd = {k: v.clone() for k, v in net.state_dict().items()}
 
 def to_mnv2(name, t):
@@ -164,8 +175,13 @@ for i, nm, kind, numel in tensors:
     ok(lib.mnv2_tensor_read(model, i, 0, buf, numel))
     before = to_mnv2(nm, sd[nm]).contiguous().view(-1)
     g = ours_g[nm]
-    worst_p = max(worst_p, check("adam update " + nm, torch.tensor(list(buf)) - before,
-                                 -1e-3 * g / (g.abs() + 1e-8), 1e-3))
+    # The new value is a float32 number: rounding it costs up to half an ulp of the parameter
+    # (2^-24 |p|), and the moment arithmetic a few more; allow 4 ulps before comparing with lr.
+    diff = (torch.tensor(list(buf)) - before) - (-1e-3 * g / (g.abs() + 1e-8))
+    r = float(((diff.abs() - 4 * 2.0**-23 * before.abs()).clamp(min=0)).max() / 1e-3)
+    if r > 1e-3:
+        fails.append(f"adam update {nm}: error {r:.3g} of lr > 1e-3 beyond 4 ulps of the parameter")
+    worst_p = max(worst_p, r)
 
 print(f"input {S}x{S}, batch {B}: train logits {r_logit:.2g}, loss {r_loss:.2g}, worst gradient (vs float64) {worst_g:.2g}, "
       f"running stats {worst_b:.2g}, Adam update {worst_p:.2g}, eval logits {r_eval:.2g} (relative max errors)")
