@@ -196,6 +196,26 @@ static void block_infer_fused(struct mnv2_model *m, const plan_block *k, const f
     mnv2__pool_run(m->pool, batch * j.bands, block_task, &j);
 }
 
+/* Training forward of a block with an expansion (residual excluded). Neither the expand's nor
+ * the depthwise's activation is stored: the depthwise pass normalises the expand rows it needs from
+ * z into a tile and takes its own statistics band by band; the projection normalises its input
+ * chunk by chunk. */
+static void block_train_expanded(struct mnv2_model *m, const plan_block *k, const float *x, float *out, size_t batch)
+{
+    const float *ze = conv_train(m, &k->expand, x, batch);
+    bn_tmp t = bn_scratch(m);
+    mnv2__bn_affine(m, &k->expand, arena(m, k->expand.stats), t.a, t.b);
+    mnv2__par_dw_train(m, k, batch, ze, t.a, t.b, arena(m, k->dw.z), t.d1, t.d2);
+    bn_batch_stats(m, &k->dw, t.d1, t.d2, batch * k->dw.out_h * k->dw.out_w);
+    const plan_conv *pc = &k->project;
+    const size_t rows = batch * pc->out_h * pc->out_w;
+    mnv2__bn_affine(m, &k->dw, arena(m, k->dw.stats), t.a, t.b);
+    mnv2__par_gemm_stats(m, rows, pc->cout, pc->cin, arena(m, k->dw.z), t.a, t.b, m->params + pc->w, arena(m, pc->z),
+                         t.d1, t.d2);
+    bn_batch_stats(m, pc, t.d1, t.d2, rows);
+    mnv2__bn_act(m, pc, arena(m, pc->z), out, batch, arena(m, pc->stats));
+}
+
 void mnv2__forward(struct mnv2_model *m, const float *images, uint32_t batch, int train)
 {
     const mnv2_plan *p = m->plan;
@@ -223,21 +243,7 @@ void mnv2__forward(struct mnv2_model *m, const float *images, uint32_t batch, in
         }
         const float *a = x;
         if (train && k->has_expand) {
-            /* The expand's activation is never stored: the depthwise pass normalises the rows it
-             * needs from z into a tile, and takes its own statistics band by band. */
-            const float *ze = conv_train(m, &k->expand, x, B);
-            bn_tmp t = bn_scratch(m);
-            mnv2__bn_affine(m, &k->expand, arena(m, k->expand.stats), t.a, t.b);
-            mnv2__par_dw_train(m, k, B, ze, t.a, t.b, arena(m, k->dw.z), t.d1, t.d2);
-            bn_batch_stats(m, &k->dw, t.d1, t.d2, B * k->dw.out_h * k->dw.out_w);
-            /* Nor the depthwise activation: the projection normalises its input chunk by chunk. */
-            const plan_conv *pc = &k->project;
-            const size_t rows = B * pc->out_h * pc->out_w;
-            mnv2__bn_affine(m, &k->dw, arena(m, k->dw.stats), t.a, t.b);
-            mnv2__par_gemm_stats(m, rows, pc->cout, pc->cin, arena(m, k->dw.z), t.a, t.b, m->params + pc->w,
-                                 arena(m, pc->z), t.d1, t.d2);
-            bn_batch_stats(m, pc, t.d1, t.d2, rows);
-            mnv2__bn_act(m, pc, arena(m, pc->z), out, B, arena(m, pc->stats));
+            block_train_expanded(m, k, x, out, B);
         } else {
             if (k->has_expand) {
                 conv_bn(m, &k->expand, x, h1, B, train);
