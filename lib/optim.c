@@ -5,6 +5,7 @@
 
 #include "internal_error.h"
 #include "layers.h"
+#include "pool.h"
 
 static double schedule(const struct mnv2_config *c, int64_t step)
 {
@@ -31,28 +32,40 @@ int32_t mnv2_schedule_lr(const mnv2_model *m, int64_t step, float *lr)
     return MNV2_OK;
 }
 
+/* One optimizer task per parameter tensor (each element's update is independent, so any split
+ * gives the same result); its gradient is cleared in the same task. */
+typedef struct step_job {
+    mnv2_model *m;
+    float lr, bc1, bc2;
+} step_job;
+
+static void step_task(void *ctx, size_t i, uint32_t thread)
+{
+    (void)thread;
+    const step_job *j = ctx;
+    mnv2_model *m = j->m;
+    const mnv2_train_opts *t = &m->cfg.train;
+    const plan_tensor *ten = &m->plan->tensors[i];
+    if (ten->kind != MNV2_TENSOR_PARAM)
+        return;
+    const size_t P = m->plan->n_params;
+    const float wd = (ten->decay || t->decay_all) ? (float)t->weight_decay : 0.0f;
+    float *w = m->params + ten->off, *g = m->grads + ten->off;
+    float *m1 = m->opt + ten->off, *m2 = m->opt + P + ten->off;
+    if (t->optimizer == MNV2_OPTIMIZER_SGD)
+        m->k->sgd(w, g, m1, ten->numel, j->lr, (float)t->momentum, (int)t->nesterov, wd);
+    else
+        m->k->adam(w, g, m1, m2, ten->numel, j->lr, (float)t->beta1, (float)t->beta2, (float)t->adam_eps, j->bc1,
+                   j->bc2, wd, t->optimizer == MNV2_OPTIMIZER_ADAMW);
+    memset(g, 0, ten->numel * sizeof(float));
+}
+
 static void apply(mnv2_model *m, float lr)
 {
-    const mnv2_plan *p = m->plan;
     const mnv2_train_opts *t = &m->cfg.train;
-    const size_t P = p->n_params;
     const int64_t step = t->step + 1;
-    const float bc1 = (float)(1.0 - pow(t->beta1, (double)step)), bc2 = (float)(1.0 - pow(t->beta2, (double)step));
-    for (uint32_t i = 0; i < p->n_tensors; i++) {
-        const plan_tensor *ten = &p->tensors[i];
-        if (ten->kind != MNV2_TENSOR_PARAM)
-            continue;
-        const float wd = (ten->decay || t->decay_all) ? (float)t->weight_decay : 0.0f;
-        float *w = m->params + ten->off;
-        const float *g = m->grads + ten->off;
-        float *m1 = m->opt + ten->off, *m2 = m->opt + P + ten->off;
-        if (t->optimizer == MNV2_OPTIMIZER_SGD)
-            m->k->sgd(w, g, m1, ten->numel, lr, (float)t->momentum, (int)t->nesterov, wd);
-        else
-            m->k->adam(w, g, m1, m2, ten->numel, lr, (float)t->beta1, (float)t->beta2, (float)t->adam_eps, bc1, bc2,
-                       wd, t->optimizer == MNV2_OPTIMIZER_ADAMW);
-    }
-    memset(m->grads, 0, P * sizeof(float));
+    step_job j = {m, lr, (float)(1.0 - pow(t->beta1, (double)step)), (float)(1.0 - pow(t->beta2, (double)step))};
+    mnv2__pool_run(m->pool, m->plan->n_tensors, step_task, &j);
     m->cfg.train.step = step;
     m->have_grads = 0;
     m->fold_valid = 0;
