@@ -88,10 +88,31 @@ static void recompute(struct mnv2_model *m, const plan_conv *c, float *dst, size
     mnv2__bn_act(m, c, arena(m, c->z), dst, batch, arena(m, c->stats));
 }
 
-/* g: gradient w.r.t. the act output of c, in place -> gradient w.r.t. its z. */
-static void act_bn_backward(struct mnv2_model *m, const plan_conv *c, float *g, size_t batch)
+/* Block k's projection input gradient into da (the gradient w.r.t. the depthwise activation), from
+ * dzp (w.r.t. the projection output), chunk by chunk with the depthwise BN's backward sums taken
+ * while each chunk is in cache; then da becomes the depthwise dz in place. */
+static void project_dw_backward(struct mnv2_model *m, const plan_block *k, const float *dzp, float *da, size_t batch)
 {
-    bn_backward(m, c, g, arena(m, c->z), g, batch);
+    const plan_conv *pc = &k->project, *dc = &k->dw;
+    const float *mscale, *mshift, *zd = arena(m, dc->z);
+    bn_tmp t = bn_scratch(m);
+    mask_affine(m, dc, &mscale, &mshift);
+    mnv2__par_gemm_nt_bn_bwd_sums(m, pc->cout, dzp, m->params + pc->w, da, zd, batch * dc->out_h * dc->out_w,
+                                  dc->cout, arena(m, dc->stats), mscale, mshift, t.d1, t.d2);
+    bn_backward_apply(m, dc, da, zd, da, batch, mscale, mshift);
+}
+
+/* Block k's depthwise weight and input gradients per band from dzd (the depthwise dz), the expand
+ * activation recomputed in a tile and the expand BN's backward sums taken on the fly; the input
+ * gradient lands in dze and becomes the expand dz in place. */
+static void dw_expand_backward(struct mnv2_model *m, const plan_block *k, const float *dzd, float *dze, size_t batch)
+{
+    const plan_conv *ec = &k->expand;
+    const float *ze = arena(m, ec->z), *mscale, *mshift;
+    bn_tmp t = bn_scratch(m);
+    mask_affine(m, ec, &mscale, &mshift);
+    mnv2__par_dw_bwd_train(m, k, batch, ze, mscale, mshift, dzd, dze, m->grads + k->dw.w, t.d1, t.d2);
+    bn_backward_apply(m, ec, dze, ze, dze, batch, mscale, mshift);
 }
 
 void mnv2__backward(struct mnv2_model *m, uint32_t batch)
@@ -121,7 +142,7 @@ void mnv2__backward(struct mnv2_model *m, uint32_t batch)
         for (size_t i = 0; i < hw; i++)
             for (size_t ch = 0; ch < C; ch++)
                 s2[(b * hw + i) * C + ch] = dpool[b * C + ch] / (float)hw;
-    act_bn_backward(m, hc, s2, B);
+    bn_backward(m, hc, s2, arena(m, hc->z), s2, B);
     const float *last = p->n_blocks ? arena(m, p->blocks[p->n_blocks - 1].out) : arena(m, p->x0);
     conv_backward(m, hc, last, s2, g, B);
 
@@ -134,28 +155,9 @@ void mnv2__backward(struct mnv2_model *m, uint32_t batch)
         bn_backward(m, &blk->project, g, arena(m, blk->project.z), gnext, B);
         recompute(m, &blk->dw, s1, B); /* a_d, the project's input */
         conv_backward(m, &blk->project, s1, gnext, NULL, B);
-        /* The project's input gradient into s2, chunk by chunk, with the depthwise BN's backward
-         * sums taken while each chunk is in cache; then s2 becomes the depthwise dz. */
-        {
-            const plan_conv *pc = &blk->project, *dc = &blk->dw;
-            const float *mscale, *mshift, *zd = arena(m, dc->z);
-            bn_tmp t = bn_scratch(m);
-            mask_affine(m, dc, &mscale, &mshift);
-            mnv2__par_gemm_nt_bn_bwd_sums(m, pc->cout, gnext, m->params + pc->w, s2, zd, B * dc->out_h * dc->out_w,
-                                          dc->cout, arena(m, dc->stats), mscale, mshift, t.d1, t.d2);
-            bn_backward_apply(m, dc, s2, zd, s2, B, mscale, mshift);
-        }
+        project_dw_backward(m, blk, gnext, s2, B); /* s2: the depthwise dz */
         if (blk->has_expand) {
-            /* a_e into s1; conv_backward takes the weight gradient before it overwrites s1 with
-             * the input gradient. */
-            /* Depthwise weight and input gradients per band, the expand activation recomputed in
-             * a tile, the expand BN's backward sums on the fly; then s1 becomes the expand dz. */
-            const plan_conv *ec = &blk->expand;
-            const float *ze = arena(m, ec->z), *mscale, *mshift;
-            bn_tmp t = bn_scratch(m);
-            mask_affine(m, ec, &mscale, &mshift);
-            mnv2__par_dw_bwd_train(m, blk, B, ze, mscale, mshift, s2, s1, m->grads + blk->dw.w, t.d1, t.d2);
-            bn_backward_apply(m, ec, s1, ze, s1, B, mscale, mshift);
+            dw_expand_backward(m, blk, s2, s1, B); /* s1: the expand dz */
             conv_backward(m, &blk->expand, x, s1, gnext, B);
         } else {
             conv_backward(m, &blk->dw, x, s2, gnext, B);
@@ -167,6 +169,6 @@ void mnv2__backward(struct mnv2_model *m, uint32_t batch)
         gnext = tmp;
     }
     /* Stem: g is the gradient w.r.t. its activation x0. */
-    act_bn_backward(m, &p->stem, g, B);
+    bn_backward(m, &p->stem, g, arena(m, p->stem.z), g, B);
     conv_backward(m, &p->stem, arena(m, p->input), g, NULL, B);
 }

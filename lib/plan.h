@@ -28,7 +28,7 @@ typedef struct plan_conv {
 
 typedef struct plan_block {
     uint32_t cin, cout, hid, stride, in_h, in_w, out_h, out_w;
-    uint32_t band;           /* inference: output rows per fused expand -> dw -> project tile */
+    uint32_t band;           /* output rows per (image, band) task: fused inference tile, training depthwise passes */
     int residual, has_expand;
     plan_conv expand, dw, project;
     size_t out;              /* training: arena offset of the stored block output */
