@@ -65,7 +65,7 @@ static void conv_backward(struct mnv2_model *m, const plan_conv *c, const float 
     switch (c->kind) {
     case CONV_PW: {
         const size_t rows = batch * c->in_h * c->in_w;
-        mnv2__par_gemm(m, GEMM_TN, c->cin, c->cout, rows, in, c->cin, dz, c->cout, gw, c->cout, 1, NULL, 0.0f, 0.0f);
+        mnv2__par_gemm_wgrad(m, c->cin, c->cout, rows, in, dz, gw);
         if (din)
             mnv2__par_gemm(m, GEMM_NT, rows, c->cin, c->cout, dz, c->cout, w, c->cout, din, c->cin, 0, NULL, 0.0f, 0.0f);
         break;

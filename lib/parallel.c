@@ -61,6 +61,52 @@ void mnv2__par_gemm(struct mnv2_model *m, int kind, size_t M, size_t N, size_t K
     mnv2__pool_run(m->pool, j.n, gemm_task, &j);
 }
 
+/* Weight gradient of a 1x1 convolution: task (q, r) sums row chunk q of the k rows into rows
+ * r0..r1 of its own output (chunk 0 straight into c, accumulating; chunk q > 0 into partial q - 1),
+ * then the partials are added to c in chunk order, split over rows of c. */
+typedef struct wgrad_job {
+    const struct mnv2_model *m;
+    size_t M, N, K, chunks, mr;
+    const float *a, *b;
+    float *c, *partial;
+} wgrad_job;
+
+static void wgrad_task(void *ctx, size_t i, uint32_t thread)
+{
+    const wgrad_job *j = ctx;
+    const size_t q = i / j->mr, r = i % j->mr;
+    const size_t k0 = part(j->K, j->chunks, q), k1 = part(j->K, j->chunks, q + 1);
+    const size_t r0 = part(j->M, j->mr, r), r1 = part(j->M, j->mr, r + 1);
+    if (r1 == r0)
+        return;
+    float *c = q ? j->partial + (q - 1) * j->M * j->N : j->c;
+    j->m->k->gemm_tn(r1 - r0, j->N, k1 - k0, j->a + k0 * j->M + r0, j->M, j->b + k0 * j->N, j->N, c + r0 * j->N, j->N,
+                     q == 0);
+}
+
+static void wgrad_sum_task(void *ctx, size_t i, uint32_t thread)
+{
+    const wgrad_job *j = ctx;
+    const size_t r0 = part(j->M, j->mr, i), r1 = part(j->M, j->mr, i + 1);
+    for (size_t q = 1; q < j->chunks; q++)
+        j->m->k->add(j->c + r0 * j->N, j->partial + (q - 1) * j->M * j->N + r0 * j->N, (r1 - r0) * j->N);
+}
+
+void mnv2__par_gemm_wgrad(struct mnv2_model *m, size_t M, size_t N, size_t K, const float *a, const float *b,
+                          float *c)
+{
+    wgrad_job j = {m, M, N, K, mnv2__wgrad_chunks(K), 1, a, b, c, arena(m, m->plan->wpart)};
+    /* About as many tasks as an unsplit gemm would have, chunk-major (thread t starts with the
+     * chunks of the rows it produced). */
+    const size_t n = ranges(m, (M + 15) / 16, N * K * 16) / j.chunks;
+    j.mr = n > 1 ? n : 1;
+    mnv2__pool_run(m->pool, j.chunks * j.mr, wgrad_task, &j);
+    if (j.chunks > 1) {
+        j.mr = ranges(m, M, N);
+        mnv2__pool_run(m->pool, j.mr, wgrad_sum_task, &j);
+    }
+}
+
 /* Image x row-band loops for the convolutions. */
 typedef struct conv_job {
     const struct mnv2_model *m;

@@ -13,6 +13,10 @@ enum { GEMM_NN, GEMM_NT, GEMM_TN, GEMM_NN_BIAS_ACT };
 /* A gemm as the kernel of that kind (kernel_list.inc), split over m. */
 void mnv2__par_gemm(struct mnv2_model *m, int kind, size_t M, size_t N, size_t K, const float *a, size_t lda,
                     const float *b, size_t ldb, float *c, size_t ldc, int acc, const float *bias, float lo, float hi);
+/* c[M x N] += a^T * b, a [K x M] and b [K x N] dense (a 1x1 convolution's weight gradient), over
+ * mnv2__wgrad_chunks(K) row chunks combined in order: the same bits whatever the thread count. */
+void mnv2__par_gemm_wgrad(struct mnv2_model *m, size_t M, size_t N, size_t K, const float *a, const float *b,
+                          float *c);
 /* Depthwise / stem convolutions over a batch of images (forward, input gradient), split over
  * images and row bands. bias NULL: plain dw3x3_fwd; else dw3x3_fwd_bias_act. */
 void mnv2__par_dw_fwd(struct mnv2_model *m, size_t batch, const float *in, size_t h, size_t w, size_t c,

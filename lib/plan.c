@@ -115,6 +115,9 @@ static void plan_conv_layer(builder *b, plan_conv *c, int kind, int act, uint32_
     const size_t wsize = kind == CONV_STEM ? 9 * (size_t)cin * cout : kind == CONV_DW ? 9 * (size_t)cout : 0;
     if (wsize * p->batch > b->wpart)
         b->wpart = wsize * p->batch;
+    const size_t wgrad = kind == CONV_PW ? (mnv2__wgrad_chunks(p->batch * in_h * in_w) - 1) * cin * cout : 0;
+    if (wgrad > b->wpart)
+        b->wpart = wgrad;
     if (p->trainable) {
         c->z = b->arena;
         b->arena += align16(p->batch * c->out_h * c->out_w * cout);

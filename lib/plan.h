@@ -12,6 +12,18 @@
  * [sum | chunk mean | residual sum about it | M2 about it | rows]. */
 #define MNV2_STATS_SLOT(c) (4 * (size_t)(c) + 4)
 
+/* The weight gradient of a 1x1 convolution over k rows (batch x pixels) is summed over this
+ * many fixed row chunks, each on its own, then combined in chunk order: each thread reads the
+ * rows it produced (see pool.c), and the split depends on the shape alone, never on the thread
+ * count. Chunks after the first need an [cin x cout] partial each. */
+#define MNV2_WGRAD_MAX_CHUNKS 4
+#define MNV2_WGRAD_MIN_ROWS 256
+static inline size_t mnv2__wgrad_chunks(size_t k)
+{
+    const size_t n = k / MNV2_WGRAD_MIN_ROWS;
+    return n < 1 ? 1 : n > MNV2_WGRAD_MAX_CHUNKS ? MNV2_WGRAD_MAX_CHUNKS : n;
+}
+
 enum { CONV_STEM = 0, CONV_PW = 1, CONV_DW = 2 };
 
 /* A convolution followed by batch norm and, if act, ReLU6. Offsets are in floats. */
@@ -61,7 +73,8 @@ typedef struct mnv2_plan {
     size_t s1, s2, g1, g2;            /* scratch: two hidden-size, two block-io-size */
     size_t stat_tmp;                  /* scratch: per-channel temporaries (12 * max channels) */
     size_t cpart;                     /* scratch: per-chunk partial channel sums and statistics */
-    size_t wpart;                     /* training scratch: per-image partial weight gradients */
+    size_t wpart;                     /* training scratch: partial weight gradients (per image / band of the
+                                       * 3x3 convolutions, per row chunk of the 1x1 ones) */
     size_t tile, tile_floats;         /* inference: per-thread tiles of the fused blocks */
     uint32_t threads;                 /* worker threads (MNV2_KEY_THREADS, 0 resolved) */
     size_t arena_floats;
