@@ -121,7 +121,7 @@ int32_t mnv2__pool_create(uint32_t threads, mnv2_pool **out)
     pthread_cond_init(&p->done, NULL);
     p->share = aligned_alloc(64, p->threads * sizeof *p->share);
     if (!p->share) {
-        free(p);
+        mnv2__pool_destroy(p);
         return mnv2__fail(MNV2_ERR_OUT_OF_MEMORY, "out of memory creating the thread pool");
     }
     for (uint32_t t = 0; t < p->threads; t++) {
