@@ -1,7 +1,9 @@
 /* The backward pass: classifier -> dropout -> pool -> head -> blocks (reverse) -> stem.
  * Activations after BN + ReLU6 are not stored; they are recomputed from the stored pre-BN
- * outputs (z) and batch statistics where a weight gradient needs them. ReLU6 masks are never
- * materialised: the batch-norm backward kernels derive them from z and the BN affine. */
+ * outputs (z) and batch statistics where a weight gradient needs them. The depthwise pre-BN
+ * outputs are not stored either: each block computes its own again from the expand's. ReLU6
+ * masks are never materialised: the batch-norm backward kernels derive them from z and the BN
+ * affine. */
 #include <string.h>
 
 #include "layers.h"
@@ -82,10 +84,22 @@ static void conv_backward(struct mnv2_model *m, const plan_conv *c, const float 
     }
 }
 
-/* Recompute act(bn(z)) of a conv from its stored z into dst. */
-static void recompute(struct mnv2_model *m, const plan_conv *c, float *dst, size_t batch)
+/* Block k's depthwise pre-BN output z_d (not kept by the forward) again into its scratch slot
+ * (k->dw.z), bit for bit as the forward computed it, and its activation a_d = act(bn(z_d)), the
+ * projection's input, into ad. x is the block input. */
+static void dw_recompute(struct mnv2_model *m, const plan_block *k, const float *x, float *ad, size_t batch)
 {
-    mnv2__bn_act(m, c, arena(m, c->z), dst, batch, arena(m, c->stats));
+    const plan_conv *dc = &k->dw;
+    float *zd = arena(m, dc->z);
+    if (!k->has_expand) {
+        mnv2__conv(m, dc, x, zd, batch);
+        mnv2__bn_act(m, dc, zd, ad, batch, arena(m, dc->stats));
+        return;
+    }
+    bn_tmp t = bn_scratch(m);
+    mnv2__bn_affine(m, &k->expand, arena(m, k->expand.stats), t.a, t.b);
+    mnv2__bn_affine(m, dc, arena(m, dc->stats), t.f1, t.f2);
+    mnv2__par_dw_recompute(m, k, batch, arena(m, k->expand.z), t.a, t.b, t.f1, t.f2, zd, ad);
 }
 
 /* Block k's projection input gradient into da (the gradient w.r.t. the depthwise activation), from
@@ -153,8 +167,8 @@ void mnv2__backward(struct mnv2_model *m, uint32_t batch)
         /* Project (no activation): its dz goes to gnext, free until this block's input gradient;
          * g stays intact for the residual. */
         bn_backward(m, &blk->project, g, arena(m, blk->project.z), gnext, B);
-        recompute(m, &blk->dw, s1, B); /* a_d, the project's input */
-        conv_backward(m, &blk->project, s1, gnext, NULL, B);
+        dw_recompute(m, blk, x, s2, B); /* z_d into s1 (dw.z), a_d (the project's input) into s2 */
+        conv_backward(m, &blk->project, s2, gnext, NULL, B);
         project_dw_backward(m, blk, gnext, s2, B); /* s2: the depthwise dz */
         if (blk->has_expand) {
             dw_expand_backward(m, blk, s2, s1, B); /* s1: the expand dz */

@@ -277,6 +277,8 @@ typedef struct band_job {
     const float *z, *scale, *shift, *dout, *mean; /* z: the expand's pre-BN output */
     float *out, *fpart, *spart;                   /* output; filter-gradient and sum slots */
     size_t bands;
+    const float *scale2, *shift2; /* recompute: the depthwise BN's affine */
+    float *out2;                  /* recompute: the depthwise activation */
 } band_job;
 
 /* The expand activation (BN + ReLU6 of z) of the input rows band g reads, in the thread's tile. */
@@ -321,7 +323,7 @@ void mnv2__par_dw_bwd_train(struct mnv2_model *m, const plan_block *k, size_t ba
 {
     const size_t c = k->hid;
     band_job j = {m, k, z_expand, scale, shift, dout, arena(m, k->expand.stats), din, arena(m, m->plan->wpart),
-                  arena(m, m->plan->cpart), (k->out_h + k->band - 1) / k->band};
+                  arena(m, m->plan->cpart), (k->out_h + k->band - 1) / k->band, NULL, NULL, NULL};
     const size_t tasks = batch * j.bands;
     mnv2__pool_run(m->pool, tasks, dwb_task, &j);
     for (size_t i = 0; i < tasks; i++)
@@ -446,9 +448,34 @@ void mnv2__par_dw_train(struct mnv2_model *m, const plan_block *k, size_t batch,
                         const float *scale, const float *shift, float *out, double *mean, double *var)
 {
     band_job j = {m, k, z_expand, scale, shift, NULL, NULL, out, NULL, arena(m, m->plan->cpart),
-                  (k->out_h + k->band - 1) / k->band};
+                  (k->out_h + k->band - 1) / k->band, NULL, NULL, NULL};
     mnv2__pool_run(m->pool, batch * j.bands, dwt_task, &j);
     stats_combine(j.spart, batch * j.bands, k->hid, mean, var);
+}
+
+/* The training depthwise output of an expanded block again (backward), band by band exactly as
+ * dwt_task computes it, and its activation (BN + ReLU6) while the band is in cache. */
+static void dwr_task(void *ctx, size_t i, uint32_t thread)
+{
+    const band_job *j = ctx;
+    const plan_block *k = j->k;
+    const mnv2_kernels *kr = j->m->k;
+    const band_geom g = block_band(k, j->bands, i);
+    const size_t W = k->in_w, Wo = k->out_w, c = k->hid, o = (g.img * k->out_h + g.oy0) * Wo * c;
+    const float *tile = band_input(j, &g, thread);
+    float *out = j->out + g.img * k->out_h * Wo * c;
+    kr->dw3x3_fwd(tile, g.rows, W, c, j->m->params + k->dw.w, out + (g.oy0 - g.r0) * Wo * c, g.n + g.r0, Wo, k->stride, g.r0,
+                  g.r0 + g.n);
+    kr->bn_apply(j->out + o, g.n * Wo, c, j->scale2, j->shift2, 0.0f, 6.0f, j->out2 + o);
+}
+
+void mnv2__par_dw_recompute(struct mnv2_model *m, const plan_block *k, size_t batch, const float *z_expand,
+                            const float *scale, const float *shift, const float *dscale, const float *dshift,
+                            float *zd, float *ad)
+{
+    band_job j = {m, k, z_expand, scale, shift, NULL, NULL, zd, NULL, NULL, (k->out_h + k->band - 1) / k->band,
+                  dscale, dshift, ad};
+    mnv2__pool_run(m->pool, batch * j.bands, dwr_task, &j);
 }
 
 typedef struct elt_job {

@@ -57,6 +57,12 @@ void mnv2__par_gemm_stats(struct mnv2_model *m, size_t M, size_t N, size_t K, co
  * as mnv2__par_bn_stats() but over the bands. */
 void mnv2__par_dw_train(struct mnv2_model *m, const plan_block *k, size_t batch, const float *z_expand,
                         const float *scale, const float *shift, float *out, double *mean, double *var);
+/* Block k's training depthwise output again (k has an expansion; the backward, which does not
+ * keep it): zd bit for bit as mnv2__par_dw_train() wrote it, and ad = min(max(zd * dscale +
+ * dshift, 0), 6), fused per (image, band). */
+void mnv2__par_dw_recompute(struct mnv2_model *m, const plan_block *k, size_t batch, const float *z_expand,
+                            const float *scale, const float *shift, const float *dscale, const float *dshift,
+                            float *zd, float *ad);
 /* Training backward of block k's depthwise convolution (k has an expansion), fused per (image,
  * band): adds the filter gradient to dwt, writes the input gradient din (w.r.t. the expand's
  * activation) and the expand's batch-norm backward sums d1 = sum(d), d2 = sum(d * (z - mean)) with

@@ -119,8 +119,12 @@ static void plan_conv_layer(builder *b, plan_conv *c, int kind, int act, uint32_
     if (wgrad > b->wpart)
         b->wpart = wgrad;
     if (p->trainable) {
-        c->z = b->arena;
-        b->arena += align16(p->batch * c->out_h * c->out_w * cout);
+        /* The depthwise pre-BN output is not kept: it lives in scratch (s1, set at the end) and
+         * the backward computes it again from the stored expand output. */
+        if (kind != CONV_DW) {
+            c->z = b->arena;
+            b->arena += align16(p->batch * c->out_h * c->out_w * cout);
+        }
         c->stats = b->arena;
         b->arena += align16(2 * (size_t)cout);
     }
@@ -279,6 +283,8 @@ int32_t mnv2__plan_create(const struct mnv2_config *cfg, int trainable, mnv2_pla
         io_max = B * head_c; /* backward keeps the pooled gradient in g2 */
     hid_max = align16(hid_max), io_max = align16(io_max);
     p->s1 = b.arena, b.arena += hid_max;
+    for (uint32_t i = 0; trainable && i < n_blocks; i++)
+        p->blocks[i].dw.z = p->s1;
     p->s2 = b.arena, b.arena += hid_max;
     p->g1 = b.arena, b.arena += io_max;
     p->g2 = b.arena, b.arena += io_max;
