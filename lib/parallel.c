@@ -317,6 +317,34 @@ static void dwb_task(void *ctx, size_t i, uint32_t thread)
     kr->bn_bwd_reduce(din + y0 * W * c, z + y0 * W * c, (y1 - y0) * W, c, j->mean, j->scale, j->shift, sp, sp + c);
 }
 
+/* The per-band slots of mnv2__par_dw_bwd_train() combined in band order, split over channels:
+ * dwt += each band's filter gradient; d1, d2 = the sums of the bands' BN backward sums. */
+typedef struct combine_job {
+    const struct mnv2_model *m;
+    size_t tasks, c, n;
+    const float *fpart, *spart;
+    float *dwt;
+    double *d1, *d2;
+} combine_job;
+
+static void combine_task(void *ctx, size_t r, uint32_t thread)
+{
+    const combine_job *j = ctx;
+    const size_t c = j->c, c0 = part(c, j->n, r), c1 = part(c, j->n, r + 1);
+    for (size_t t = 0; t < 9; t++)
+        for (size_t i = 0; i < j->tasks; i++)
+            j->m->k->add(j->dwt + t * c + c0, j->fpart + (i * 9 + t) * c + c0, c1 - c0);
+    for (size_t ch = c0; ch < c1; ch++)
+        j->d1[ch] = j->d2[ch] = 0.0;
+    for (size_t i = 0; i < j->tasks; i++) {
+        const float *s1 = j->spart + i * 2 * c, *s2 = s1 + c;
+        for (size_t ch = c0; ch < c1; ch++) {
+            j->d1[ch] += s1[ch];
+            j->d2[ch] += s2[ch];
+        }
+    }
+}
+
 void mnv2__par_dw_bwd_train(struct mnv2_model *m, const plan_block *k, size_t batch, const float *z_expand,
                             const float *scale, const float *shift, const float *dout, float *din, float *dwt,
                             double *d1, double *d2)
@@ -326,17 +354,8 @@ void mnv2__par_dw_bwd_train(struct mnv2_model *m, const plan_block *k, size_t ba
                   arena(m, m->plan->cpart), (k->out_h + k->band - 1) / k->band, NULL, NULL, NULL};
     const size_t tasks = batch * j.bands;
     mnv2__pool_run(m->pool, tasks, dwb_task, &j);
-    for (size_t i = 0; i < tasks; i++)
-        m->k->add(dwt, j.fpart + i * 9 * c, 9 * c);
-    for (size_t ch = 0; ch < c; ch++)
-        d1[ch] = d2[ch] = 0.0;
-    for (size_t i = 0; i < tasks; i++) {
-        const float *s1 = j.spart + i * 2 * c, *s2 = s1 + c;
-        for (size_t ch = 0; ch < c; ch++) {
-            d1[ch] += s1[ch];
-            d2[ch] += s2[ch];
-        }
-    }
+    combine_job cj = {m, tasks, c, ranges(m, c, 9 * tasks), j.fpart, j.spart, dwt, d1, d2};
+    mnv2__pool_run(m->pool, cj.n, combine_task, &cj);
 }
 
 /* Batch statistics, one pass over memory: each chunk of MNV2_REDUCE_CHUNK rows gets its sum,
