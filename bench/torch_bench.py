@@ -24,6 +24,7 @@ import time
 
 CASES = ['train_reduced32_b32_peak_rss_mib', 'infer_standard224_b1_ms', 'infer_reduced32_b1_ms',
          'train_reduced32_b32_img_s', 'train_standard224_b32_img_s']
+MNV2_ONLY = ['train_reduced32_b32_speedup']  # measured by mnv2-bench alone
 
 try:
     import torch
@@ -152,7 +153,8 @@ def train_reduced_rss(threads):
 def main():
     ap = argparse.ArgumentParser(description='PyTorch figures for the cases of mnv2-bench.')
     ap.add_argument('--threads', type=int, default=1, help='torch.set_num_threads (default 1)')
-    ap.add_argument('--case', action='append', choices=CASES, help='run only this case (repeatable)')
+    # mnv2-only cases are accepted (compare.sh passes the same options to both) and skipped
+    ap.add_argument('--case', action='append', choices=CASES + MNV2_ONLY, help='run only this case (repeatable)')
     ap.add_argument('--reps', type=int, default=0, help='measured repetitions of every case')
     ap.add_argument('--json', action='store_true', help='print one JSON object on stdout')
     ap.add_argument('--rss-child', action='store_true', help=argparse.SUPPRESS)

@@ -123,6 +123,16 @@ static mnv2_config *make_config(const model_spec *s)
     return cfg;
 }
 
+static mnv2_model *make_model_threads(const model_spec *s, int threads)
+{
+    mnv2_config *cfg = make_config(s);
+    CHECK(mnv2_config_set_int(cfg, MNV2_KEY_THREADS, threads));
+    mnv2_model *m;
+    CHECK(mnv2_model_create(cfg, &m));
+    mnv2_config_destroy(cfg);
+    return m;
+}
+
 static mnv2_model *make_model(const model_spec *s)
 {
     mnv2_config *cfg = make_config(s);
@@ -237,6 +247,47 @@ static result case_infer_red(void) { return run_infer(&SPEC_INFER_RED, 50); }
 static result case_train_red(void) { return run_train(&SPEC_TRAIN_RED, 2, 10); }
 static result case_train_std(void) { return run_train(&SPEC_TRAIN_STD, 1, 3); }
 
+/* Speed-up of reduced training on the --threads count over 1 thread, measured interleaved: two
+ * models (1 and N threads, same weights and batch) take turns, one step each, and the figure is
+ * the median of the per-pair ratios t(1) / t(N). A machine whose speed drifts over seconds (a
+ * shared host) then slows both sides of a pair alike, where two separate runs can land in
+ * different phases. No figure (null) when --threads resolves to 1. */
+static int g_resolved_threads = 1;
+static result case_train_red_speedup(void)
+{
+    result r = {0, 0, reps_or(10)};
+    if (g_resolved_threads < 2) {
+        r.value = -1;
+        return r;
+    }
+    mnv2_model *one = make_model_threads(&SPEC_TRAIN_RED, 1), *many = make_model_threads(&SPEC_TRAIN_RED, g_threads);
+    batch_data b;
+    batch_init(&b, &SPEC_TRAIN_RED);
+    for (int i = 0; i < 2; i++) {
+        train_once(one, &b);
+        train_once(many, &b);
+    }
+    double *ratio = xmalloc((size_t)r.reps * sizeof(double)), *t1 = xmalloc((size_t)r.reps * sizeof(double));
+    for (int i = 0; i < r.reps; i++) {
+        double t0 = now_s();
+        train_once(one, &b);
+        double ta = now_s() - t0;
+        t0 = now_s();
+        train_once(many, &b);
+        double tb = now_s() - t0;
+        ratio[i] = ta / tb;
+        t1[i] = tb;
+    }
+    r.value = median(ratio, r.reps);
+    r.step_s = median(t1, r.reps);
+    free(ratio);
+    free(t1);
+    batch_free(&b);
+    mnv2_model_destroy(one);
+    mnv2_model_destroy(many);
+    return r;
+}
+
 /* Peak RSS of a fresh process running 5 training steps of the reduced model at batch 32: a forked
  * child (run before any other case, so that it inherits almost nothing), measured with
  * getrusage(RUSAGE_CHILDREN). */
@@ -294,6 +345,8 @@ static const bench_case CASES[] = {
     {"infer_reduced32_b1_ms", "ms", case_infer_red, "inference latency, reduced 32x32, 10 classes, batch 1"},
     {"train_reduced32_b32_img_s", "img/s", case_train_red, "training (Adam), reduced 32x32, 10 classes, batch 32"},
     {"train_standard224_b32_img_s", "img/s", case_train_std, "training (Adam), standard 224x224, 10 classes, batch 32"},
+    {"train_reduced32_b32_speedup", "x", case_train_red_speedup,
+     "reduced training speed-up, these threads vs 1, interleaved steps (median pair ratio)"},
 };
 #define N_CASES ((int)(sizeof CASES / sizeof CASES[0]))
 
@@ -425,7 +478,7 @@ static void usage(FILE *f)
     for (int i = 0; i < N_CASES; i++)
         fprintf(f, "                  %s\n", CASES[i].name);
     fprintf(f,
-            "  --reps N      measured repetitions of every case (default 30, 50, 10, 3;\n"
+            "  --reps N      measured repetitions of every case (default 30, 50, 10, 3, 10;\n"
             "                the peak-RSS case always runs 5 steps)\n"
             "  --json        print one JSON object on stdout instead of the table\n"
             "  --help        this text\n");
@@ -505,6 +558,7 @@ int main(int argc, char **argv)
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? (int)n : 1;
     }
+    g_resolved_threads = threads;
 
     result res[N_CASES];
     memset(res, 0, sizeof res);
@@ -535,7 +589,10 @@ int main(int argc, char **argv)
         if (g_json)
             fprintf(stderr, "mnv2-bench: %s ...\n", CASES[c].name);
         res[c] = CASES[c].run();
-        if (!g_json) {
+        if (!g_json && res[c].value < 0) {
+            printf("%-34s %10s %-6s %s (needs --threads of 2 or more)\n", CASES[c].name, "-", CASES[c].unit,
+                   CASES[c].what);
+        } else if (!g_json) {
             printf("%-34s %10.2f %-6s %s (median of %d", CASES[c].name, res[c].value, CASES[c].unit,
                    CASES[c].what, res[c].reps);
             if (res[c].step_s > 0)
@@ -559,9 +616,12 @@ int main(int argc, char **argv)
     if (g_json) {
         fprintf(out, "{\"isa\": \"%s\", \"threads\": %d, \"gflops\": %.2f, \"gflops_loop\": \"%s\"", mnv2_isa_name(isa),
                 threads, gflops, peak_isa);
-        for (int c = 0; c < N_CASES; c++)
-            if (selected[c])
+        for (int c = 0; c < N_CASES; c++) {
+            if (selected[c] && res[c].value < 0)
+                fprintf(out, ", \"%s\": null", CASES[c].name);
+            else if (selected[c])
                 fprintf(out, ", \"%s\": %.4f", CASES[c].name, res[c].value);
+        }
         if (peak_fraction >= 0)
             fprintf(out, ", \"peak_fraction\": %.4f", peak_fraction);
         else
