@@ -1,6 +1,5 @@
 /* The forward pass: stem -> blocks -> head -> pool -> dropout -> classifier. */
 #include <math.h>
-#include <string.h>
 
 #include "layers.h"
 #include "parallel.h"
@@ -227,7 +226,7 @@ void mnv2__forward(struct mnv2_model *m, const float *images, uint32_t batch, in
     if (train) {
         m->fold_valid = 0; /* running statistics move */
         float *copy = arena(m, p->input);
-        memcpy(copy, images, B * p->stem.in_h * p->stem.in_w * p->stem.cin * sizeof(float));
+        mnv2__par_copy(m, copy, images, B * p->stem.in_h * p->stem.in_w * p->stem.cin);
         images = copy;
     }
     conv_bn(m, &p->stem, images, x, B, train);

@@ -506,7 +506,7 @@ typedef struct elt_job {
     float lo, hi;
 } elt_job;
 
-enum { OP_BN_APPLY, OP_BN_BWD_APPLY, OP_ADD };
+enum { OP_BN_APPLY, OP_BN_BWD_APPLY, OP_ADD, OP_COPY };
 
 static void elt_task(void *ctx, size_t i, uint32_t thread)
 {
@@ -518,7 +518,8 @@ static void elt_task(void *ctx, size_t i, uint32_t thread)
     case OP_BN_BWD_APPLY:
         k->bn_bwd_apply(j->x + o, j->z + o, nr, j->c, j->p1, j->p2, j->p3, j->p4, j->p5, j->y + o);
         break;
-    default: k->add(j->y + o, j->x + o, nr * j->c); break;
+    case OP_ADD: k->add(j->y + o, j->x + o, nr * j->c); break;
+    default: memcpy(j->y + o, j->x + o, nr * j->c * sizeof(float)); break;
     }
 }
 
@@ -546,5 +547,11 @@ void mnv2__par_bn_bwd_apply(struct mnv2_model *m, const float *dy, const float *
 void mnv2__par_add(struct mnv2_model *m, float *y, const float *x, size_t n)
 {
     elt_job j = {m, OP_ADD, n, 1, 0, x, NULL, NULL, NULL, NULL, NULL, NULL, y, 0.0f, 0.0f};
+    run_elt(m, &j);
+}
+
+void mnv2__par_copy(struct mnv2_model *m, float *y, const float *x, size_t n)
+{
+    elt_job j = {m, OP_COPY, n, 1, 0, x, NULL, NULL, NULL, NULL, NULL, NULL, y, 0.0f, 0.0f};
     run_elt(m, &j);
 }

@@ -78,5 +78,6 @@ void mnv2__par_bn_bwd_apply(struct mnv2_model *m, const float *dy, const float *
                             const float *a, const float *b, const float *k, const float *mscale, const float *mshift,
                             float *dz);
 void mnv2__par_add(struct mnv2_model *m, float *y, const float *x, size_t n);
+void mnv2__par_copy(struct mnv2_model *m, float *y, const float *x, size_t n);
 
 #endif
