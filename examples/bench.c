@@ -247,23 +247,23 @@ static result case_infer_red(void) { return run_infer(&SPEC_INFER_RED, 50); }
 static result case_train_red(void) { return run_train(&SPEC_TRAIN_RED, 2, 10); }
 static result case_train_std(void) { return run_train(&SPEC_TRAIN_STD, 1, 3); }
 
-/* Speed-up of reduced training on the --threads count over 1 thread, measured interleaved: two
- * models (1 and N threads, same weights and batch) take turns, one step each, and the figure is
+/* Speed-up of training on the --threads count over 1 thread, measured interleaved: two models
+ * (1 and N threads, same weights and batch) take turns, one step each, and the figure is
  * the median of the per-pair ratios t(1) / t(N). A machine whose speed drifts over seconds (a
  * shared host) then slows both sides of a pair alike, where two separate runs can land in
  * different phases. No figure (null) when --threads resolves to 1. */
 static int g_resolved_threads = 1;
-static result case_train_red_speedup(void)
+static result run_speedup(const model_spec *s, int warm, int dflt_reps)
 {
-    result r = {0, 0, reps_or(10)};
+    result r = {0, 0, reps_or(dflt_reps)};
     if (g_resolved_threads < 2) {
         r.value = -1;
         return r;
     }
-    mnv2_model *one = make_model_threads(&SPEC_TRAIN_RED, 1), *many = make_model_threads(&SPEC_TRAIN_RED, g_threads);
+    mnv2_model *one = make_model_threads(s, 1), *many = make_model_threads(s, g_threads);
     batch_data b;
-    batch_init(&b, &SPEC_TRAIN_RED);
-    for (int i = 0; i < 2; i++) {
+    batch_init(&b, s);
+    for (int i = 0; i < warm; i++) {
         train_once(one, &b);
         train_once(many, &b);
     }
@@ -287,6 +287,9 @@ static result case_train_red_speedup(void)
     mnv2_model_destroy(many);
     return r;
 }
+
+static result case_train_red_speedup(void) { return run_speedup(&SPEC_TRAIN_RED, 2, 10); }
+static result case_train_std_speedup(void) { return run_speedup(&SPEC_TRAIN_STD, 1, 5); }
 
 /* Peak RSS of a fresh process running 5 training steps of the reduced model at batch 32: a forked
  * child (run before any other case, so that it inherits almost nothing), measured with
@@ -347,6 +350,8 @@ static const bench_case CASES[] = {
     {"train_standard224_b32_img_s", "img/s", case_train_std, "training (Adam), standard 224x224, 10 classes, batch 32"},
     {"train_reduced32_b32_speedup", "x", case_train_red_speedup,
      "reduced training speed-up, these threads vs 1, interleaved steps (median pair ratio)"},
+    {"train_standard224_b32_speedup", "x", case_train_std_speedup,
+     "standard 224 training speed-up, these threads vs 1, interleaved steps (median pair ratio)"},
 };
 #define N_CASES ((int)(sizeof CASES / sizeof CASES[0]))
 
@@ -478,7 +483,7 @@ static void usage(FILE *f)
     for (int i = 0; i < N_CASES; i++)
         fprintf(f, "                  %s\n", CASES[i].name);
     fprintf(f,
-            "  --reps N      measured repetitions of every case (default 30, 50, 10, 3, 10;\n"
+            "  --reps N      measured repetitions of every case (default 30, 50, 10, 3, 10, 5;\n"
             "                the peak-RSS case always runs 5 steps)\n"
             "  --json        print one JSON object on stdout instead of the table\n"
             "  --help        this text\n");
