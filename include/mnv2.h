@@ -133,7 +133,7 @@ typedef struct mnv2_config mnv2_config;
 #define MNV2_KEY_DROPOUT 11          /**< float: dropout probability before the classifier, 0..<1. */
 #define MNV2_KEY_MAX_BATCH 12        /**< int: largest batch the model accepts; memory is sized for it. Default 32. */
 #define MNV2_KEY_SEED 13             /**< int: seed for initialization and dropout. Default 0. */
-#define MNV2_KEY_THREADS 14          /**< int: threads a model computes with, the calling thread included (it owns threads - 1 workers); 0 = all online CPUs. Default 1. Results are bit-identical whatever the count. */
+#define MNV2_KEY_THREADS 14          /**< int: threads a model computes with, the calling thread included (it owns threads - 1 workers); 0 = all online CPUs. Default 1. Results are bit-identical whatever the count. The workers spin for up to 1 ms after each parallel loop before they sleep, so they keep their cores busy that long after a call returns. */
 #define MNV2_KEY_ISA_MAX 15          /**< int: highest ISA level the model may use (an MNV2_ISA_* value); can only lower the detected level. Default: no limit. */
 #define MNV2_KEY_TRAINABLE 16        /**< int: 1 = allocate gradients, optimizer state and training activations (default); 0 = inference only. */
 #define MNV2_KEY_BN_MOMENTUM_TORCH 17 /**< float, alias: PyTorch's convention, running = (1 - m) * running + m * batch; sets #MNV2_KEY_BN_MOMENTUM to 1 - m. */
