@@ -102,7 +102,7 @@ void mnv2__par_gemm_wgrad(struct mnv2_model *m, size_t M, size_t N, size_t K, co
     j.mr = n > 1 ? n : 1;
     mnv2__pool_run(m->pool, j.chunks * j.mr, wgrad_task, &j);
     if (j.chunks > 1) {
-        j.mr = ranges(m, M, N);
+        j.mr = ranges(m, M, N); /* now: ranges of rows of c for the sums */
         mnv2__pool_run(m->pool, j.mr, wgrad_sum_task, &j);
     }
 }
@@ -449,18 +449,25 @@ void mnv2__par_gemm_stats(struct mnv2_model *m, size_t M, size_t N, size_t K, co
  * convolution, from its pre-BN output) into the thread's tile, convolved into the band's output
  * rows, and those rows' statistics taken while in cache. Bands come from the plan (not the thread
  * count), so the statistics combine in the same order whatever the thread count. */
+/* The depthwise output rows [oy0, oy1) of band g into j->out, from the expand activation formed in
+ * the thread's tile; returns the band's first output row (g.n * out_w rows of hid channels). */
+static float *band_dw(const band_job *j, const band_geom *g, uint32_t thread)
+{
+    const plan_block *k = j->k;
+    const size_t Wo = k->out_w, c = k->hid;
+    const float *tile = band_input(j, g, thread);
+    float *out = j->out + g->img * k->out_h * Wo * c; /* image base; the kernel writes rows oy0..oy1 */
+    j->m->k->dw3x3_fwd(tile, g->rows, k->in_w, c, j->m->params + k->dw.w, out + (g->oy0 - g->r0) * Wo * c,
+                       g->n + g->r0, Wo, k->stride, g->r0, g->r0 + g->n);
+    return out + g->oy0 * Wo * c;
+}
+
 static void dwt_task(void *ctx, size_t i, uint32_t thread)
 {
     const band_job *j = ctx;
-    const plan_block *k = j->k;
-    const mnv2_kernels *kr = j->m->k;
-    const band_geom g = block_band(k, j->bands, i);
-    const size_t W = k->in_w, Wo = k->out_w, c = k->hid;
-    const float *tile = band_input(j, &g, thread);
-    float *out = j->out + g.img * k->out_h * Wo * c; /* image base; the kernel writes rows oy0..oy1 */
-    kr->dw3x3_fwd(tile, g.rows, W, c, j->m->params + k->dw.w, out + (g.oy0 - g.r0) * Wo * c, g.n + g.r0, Wo, k->stride, g.r0,
-                  g.r0 + g.n);
-    stats_chunk(kr, out + g.oy0 * Wo * c, g.n * Wo, c, j->spart + i * MNV2_STATS_SLOT(c));
+    const band_geom g = block_band(j->k, j->bands, i);
+    const size_t c = j->k->hid;
+    stats_chunk(j->m->k, band_dw(j, &g, thread), g.n * j->k->out_w, c, j->spart + i * MNV2_STATS_SLOT(c));
 }
 
 void mnv2__par_dw_train(struct mnv2_model *m, const plan_block *k, size_t batch, const float *z_expand,
@@ -477,15 +484,9 @@ void mnv2__par_dw_train(struct mnv2_model *m, const plan_block *k, size_t batch,
 static void dwr_task(void *ctx, size_t i, uint32_t thread)
 {
     const band_job *j = ctx;
-    const plan_block *k = j->k;
-    const mnv2_kernels *kr = j->m->k;
-    const band_geom g = block_band(k, j->bands, i);
-    const size_t W = k->in_w, Wo = k->out_w, c = k->hid, o = (g.img * k->out_h + g.oy0) * Wo * c;
-    const float *tile = band_input(j, &g, thread);
-    float *out = j->out + g.img * k->out_h * Wo * c;
-    kr->dw3x3_fwd(tile, g.rows, W, c, j->m->params + k->dw.w, out + (g.oy0 - g.r0) * Wo * c, g.n + g.r0, Wo, k->stride, g.r0,
-                  g.r0 + g.n);
-    kr->bn_apply(j->out + o, g.n * Wo, c, j->scale2, j->shift2, 0.0f, 6.0f, j->out2 + o);
+    const band_geom g = block_band(j->k, j->bands, i);
+    const float *z = band_dw(j, &g, thread);
+    j->m->k->bn_apply(z, g.n * j->k->out_w, j->k->hid, j->scale2, j->shift2, 0.0f, 6.0f, j->out2 + (z - j->out));
 }
 
 void mnv2__par_dw_recompute(struct mnv2_model *m, const plan_block *k, size_t batch, const float *z_expand,

@@ -82,7 +82,6 @@ struct mnv2_pool {
     int quit;                        /* under lock */
     mnv2_task_fn fn;
     void *ctx;
-    size_t n;
     struct share *share; /* threads entries */
 };
 
@@ -221,7 +220,6 @@ void mnv2__pool_run(mnv2_pool *p, size_t n, mnv2_task_fn fn, void *ctx)
     pthread_mutex_lock(&p->lock);
     p->fn = fn;
     p->ctx = ctx;
-    p->n = n;
     for (uint32_t t = 0; t < p->threads; t++) {
         atomic_store_explicit(&p->share[t].next, n * t / p->threads, memory_order_relaxed);
         p->share[t].end = n * (t + 1) / p->threads;
