@@ -9,17 +9,13 @@
 /* Ranges: item i of n covers [total * i / n, total * (i + 1) / n). */
 static size_t part(size_t total, size_t n, size_t i) { return total * i / n; }
 
-/* How many ranges for `units` of work (each ~`cost`): 4 to `most` per thread, more for more
- * work (about 2^18 cost each), never more than the units. The last item of a loop decides when it
- * ends, so large loops get small items: with 4 per thread, standard 224 training left a thread
- * idle 5% of the time on 2 threads. */
-static size_t ranges(const struct mnv2_model *m, size_t units, size_t cost, size_t most)
+/* How many ranges for `units` of work (each ~`cost`): a few per thread, none tiny. */
+static size_t ranges(const struct mnv2_model *m, size_t units, size_t cost)
 {
     const size_t t = mnv2__pool_threads(m->pool);
     if (t == 1 || units * cost < 16384)
         return 1;
-    size_t n = units * cost / 262144;
-    n = n < 4 * t ? 4 * t : n > most * t ? most * t : n;
+    size_t n = 4 * t;
     return n > units ? units : n;
 }
 
@@ -60,12 +56,8 @@ void mnv2__par_gemm(struct mnv2_model *m, int kind, size_t M, size_t N, size_t K
                     const float *b, size_t ldb, float *c, size_t ldc, int acc, const float *bias, float lo, float hi)
 {
     gemm_job j = {m, kind, acc, M, N, K, lda, ldb, ldc, 0, a, b, bias, c, lo, hi};
-    /* Large products: ranges of at least 192 rows (the kernels pack B once per call). Small ones
-     * (batch-1 inference's late layers): 4 per thread of at least 16 rows, so every thread works.
-     * The microkernel tiles (12 or 16 rows high) stay whole in the middle. */
-    j.n = ranges(m, (M + 191) / 192, N * K * 192, 16);
-    if (j.n < 4 * (size_t)mnv2__pool_threads(m->pool))
-        j.n = ranges(m, (M + 15) / 16, N * K * 16, 4);
+    /* Row ranges of at least 16 rows (tiles of the microkernels stay whole in the middle). */
+    j.n = ranges(m, (M + 15) / 16, N * K * 16);
     mnv2__pool_run(m->pool, j.n, gemm_task, &j);
 }
 
@@ -106,11 +98,11 @@ void mnv2__par_gemm_wgrad(struct mnv2_model *m, size_t M, size_t N, size_t K, co
     wgrad_job j = {m, M, N, K, mnv2__wgrad_chunks(K), 1, a, b, c, arena(m, m->plan->wpart)};
     /* About as many tasks as an unsplit gemm would have, chunk-major (thread t starts with the
      * chunks of the rows it produced). */
-    const size_t n = ranges(m, (M + 15) / 16, N * K * 16, 16) / j.chunks;
+    const size_t n = ranges(m, (M + 15) / 16, N * K * 16) / j.chunks;
     j.mr = n > 1 ? n : 1;
     mnv2__pool_run(m->pool, j.chunks * j.mr, wgrad_task, &j);
     if (j.chunks > 1) {
-        j.mr = ranges(m, M, N, 16); /* now: ranges of rows of c for the sums */
+        j.mr = ranges(m, M, N); /* now: ranges of rows of c for the sums */
         mnv2__pool_run(m->pool, j.mr, wgrad_sum_task, &j);
     }
 }
@@ -362,7 +354,7 @@ void mnv2__par_dw_bwd_train(struct mnv2_model *m, const plan_block *k, size_t ba
                   arena(m, m->plan->cpart), (k->out_h + k->band - 1) / k->band, NULL, NULL, NULL};
     const size_t tasks = batch * j.bands;
     mnv2__pool_run(m->pool, tasks, dwb_task, &j);
-    combine_job cj = {m, tasks, c, ranges(m, c, 9 * tasks, 16), j.fpart, j.spart, dwt, d1, d2};
+    combine_job cj = {m, tasks, c, ranges(m, c, 9 * tasks), j.fpart, j.spart, dwt, d1, d2};
     mnv2__pool_run(m->pool, cj.n, combine_task, &cj);
 }
 
@@ -534,7 +526,7 @@ static void elt_task(void *ctx, size_t i, uint32_t thread)
 
 static void run_elt(struct mnv2_model *m, elt_job *j)
 {
-    j->n = ranges(m, j->rows, j->c, 16);
+    j->n = ranges(m, j->rows, j->c);
     mnv2__pool_run(m->pool, j->n, elt_task, j);
 }
 

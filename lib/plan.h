@@ -14,10 +14,9 @@
 
 /* The weight gradient of a 1x1 convolution over k rows (batch x pixels) is summed over this
  * many fixed row chunks, each on its own, then combined in chunk order: each thread reads the
- * rows it produced (see pool.c), the threads balance over many items without reading anything
- * twice, and the split depends on the shape alone, never on the thread count. Chunks after the
- * first need an [cin x cout] partial each; adding them costs (chunks - 1) / k of the product. */
-#define MNV2_WGRAD_MAX_CHUNKS 8
+ * rows it produced (see pool.c), and the split depends on the shape alone, never on the thread
+ * count. Chunks after the first need an [cin x cout] partial each. */
+#define MNV2_WGRAD_MAX_CHUNKS 4
 #define MNV2_WGRAD_MIN_ROWS 256
 static inline size_t mnv2__wgrad_chunks(size_t k)
 {
