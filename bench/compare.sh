@@ -1,7 +1,7 @@
 #!/bin/sh
 # mnv2 against PyTorch, on this machine and in the same run. Builds nothing.
 #   bench/compare.sh [MNV2_BENCH] [THREAD_LIST]
-#     MNV2_BENCH   the mnv2-bench binary (default build/examples/mnv2-bench)
+#     MNV2_BENCH   the mnv2-bench binary (default build/tools/mnv2-bench)
 #     THREAD_LIST  thread counts, e.g. "1 2" (the default)
 #   Environment: BENCH_ARGS  extra options for both programs (e.g. "--reps 3", "--case NAME")
 #                PYTHON      the interpreter with PyTorch (default /usr/bin/python3)
@@ -9,7 +9,7 @@
 # table. ratio = mnv2's advantage: img/s mnv2/PyTorch, latency and memory PyTorch/mnv2 (> 1: mnv2 better).
 # SPDX-License-Identifier: BSD-2-Clause
 set -eu
-BIN=${1:-build/examples/mnv2-bench}
+BIN=${1:-build/tools/mnv2-bench}
 THREADS=${2:-"1 2"}
 PYTHON=${PYTHON:-/usr/bin/python3}
 BENCH_ARGS=${BENCH_ARGS:-}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's main job: install the packages that are missing, build mnv2 and install it into
-# ./_prefix, build the example programs against the installed library (examples/Makefile), train
+# ./_prefix, build the example programs against the installed library (tools/Makefile), train
 # the reduced MobileNetV2 on Fashion-MNIST, and classify a few test images with the result.
 # The defaults are the quick protocol of the PyTorch reference (first 12,000 training images,
 # 2 epochs, 1 warm-up epoch, batch 32, all 10,000 test images): about 2 minutes of training on 2
@@ -51,7 +51,7 @@ else
 fi
 
 step "build and install mnv2 into $prefix"
-opts=(--prefix "$prefix" -Dtests=false -Dexamples=false -Ddocs=disabled)
+opts=(--prefix "$prefix" -Dtests=false -Dtools=disabled -Ddocs=disabled)
 if [ -f _build/build.ninja ]; then
   meson setup --reconfigure _build "${opts[@]}" >/dev/null
 else
@@ -60,11 +60,11 @@ fi
 ninja -C _build > _build/build.log 2>&1 || { tail -n 40 _build/build.log; fail "building the library failed (log: _build/build.log)"; }
 meson install -C _build --quiet || fail "installing the library failed"
 
-step "build the examples against the installed library"
+step "build the tools against the installed library"
 multiarch=$(gcc -print-multiarch 2>/dev/null || true)
 export PKG_CONFIG_PATH="$prefix/lib/$multiarch/pkgconfig:$prefix/lib/pkgconfig:$prefix/lib64/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 pkg-config --exists mnv2 || fail "mnv2.pc not found under $prefix"
-make -C examples O="$bin" --no-print-directory
+make -C tools O="$bin" --no-print-directory
 
 step "train the reduced model on $DATA (LIMIT=$LIMIT EPOCHS=$EPOCHS WARMUP=$WARMUP)"
 [ -d "$DATA" ] || fail "no dataset at $DATA (install dataset-fashion-mnist)"
