@@ -46,7 +46,11 @@ fn main() {
         }
     }
     if !linked {
-        fail(&format!("`{} --libs mnv2` gave no -lmnv2: {}", pkg_config, libs.trim()));
+        fail(&format!(
+            "`{} --libs mnv2` gave no -lmnv2: {}",
+            pkg_config,
+            libs.trim()
+        ));
     }
 }
 

@@ -8,6 +8,8 @@
 # rustfmt 1.63 of Debian 12; another version may format differently).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
+# rustfmt reads a rustfmt.toml from the working directory up: run where there is none.
+cd "$here"
 include=$here/../../include
 out=$here/src/bindings.rs
 BINDGEN=${BINDGEN:-/usr/bin/bindgen}

@@ -9,7 +9,11 @@
 #![allow(non_camel_case_types, non_snake_case, non_upper_case_globals)]
 // The documentation below is the headers' Doxygen text, carried over by bindgen: its brackets
 // and angle brackets are not rustdoc links or HTML.
-#![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags, rustdoc::bare_urls)]
+#![allow(
+    rustdoc::broken_intra_doc_links,
+    rustdoc::invalid_html_tags,
+    rustdoc::bare_urls
+)]
 #![allow(clippy::all)]
 
 include!("bindings.rs");

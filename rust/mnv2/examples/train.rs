@@ -64,11 +64,8 @@ fn parse_args() -> Result<Args, String> {
 
 /// The decompressed content of a `.gz` file, through the `gzip` program.
 fn gunzip(path: &Path) -> Result<Vec<u8>, String> {
-    let out = Command::new("gzip")
-        .arg("-dc")
-        .arg(path)
-        .output()
-        .map_err(|e| format!("cannot run gzip: {}", e))?;
+    let out =
+        Command::new("gzip").arg("-dc").arg(path).output().map_err(|e| format!("cannot run gzip: {}", e))?;
     if !out.status.success() {
         return Err(format!("gzip -dc {}: {}", path.display(), String::from_utf8_lossy(&out.stderr).trim()));
     }

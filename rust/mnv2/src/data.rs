@@ -8,7 +8,7 @@ use std::ptr::{self, NonNull};
 use mnv2_sys as sys;
 
 use crate::config::to_u32;
-use crate::error::{check, cstr_to_string, Error, Result};
+use crate::error::{alloc, check, cstr_to_string, Error, Result};
 use crate::model::Model;
 
 /// A path as a C string. Errors: `InvalidArgument` for a NUL byte (or, off Unix, non-UTF-8).
@@ -165,9 +165,11 @@ impl Dataset {
             )));
         }
         let mut raw = ptr::null_mut();
-        let (pi, pl) = if labels.is_empty() { (ptr::null(), ptr::null()) } else { (images.as_ptr(), labels.as_ptr()) };
+        let (pi, pl) =
+            if labels.is_empty() { (ptr::null(), ptr::null()) } else { (images.as_ptr(), labels.as_ptr()) };
         // SAFETY: the slices hold what the sizes claim (checked above); they are copied.
-        let st = unsafe { sys::mnv2_dataset_create(count, height, width, channels, classes, pi, pl, &mut raw) };
+        let st =
+            unsafe { sys::mnv2_dataset_create(count, height, width, channels, classes, pi, pl, &mut raw) };
         take_dataset(st, raw)
     }
 
@@ -216,7 +218,8 @@ impl Dataset {
     pub fn read_cifar10_mem(data: &[u8]) -> Result<Dataset> {
         let mut raw = ptr::null_mut();
         // SAFETY: the slice is valid for its length.
-        let st = unsafe { sys::mnv2_dataset_read_cifar10_mem(data.as_ptr() as *const _, data.len(), &mut raw) };
+        let st =
+            unsafe { sys::mnv2_dataset_read_cifar10_mem(data.as_ptr() as *const _, data.len(), &mut raw) };
         take_dataset(st, raw)
     }
 
@@ -233,7 +236,8 @@ impl Dataset {
     pub fn read_cifar100_mem(data: &[u8]) -> Result<Dataset> {
         let mut raw = ptr::null_mut();
         // SAFETY: the slice is valid for its length.
-        let st = unsafe { sys::mnv2_dataset_read_cifar100_mem(data.as_ptr() as *const _, data.len(), &mut raw) };
+        let st =
+            unsafe { sys::mnv2_dataset_read_cifar100_mem(data.as_ptr() as *const _, data.len(), &mut raw) };
         take_dataset(st, raw)
     }
 
@@ -514,7 +518,7 @@ impl Drop for BatchIter<'_> {
 impl<'a> BatchIter<'a> {
     /// An iterator over `dataset` at epoch 0, position 0; `opts` is copied.
     /// Errors: `InvalidArgument` (batch 0, a size out of range, std not positive, drop_last with
-    /// batch above the count), `SizeMismatch` (statistics), `Unsupported` (channel conversion).
+    /// batch above the count, a batch above the count whose buffers would exceed 2^28 values), `SizeMismatch` (statistics), `Unsupported` (channel conversion).
     pub fn new(dataset: &'a Dataset, opts: &BatchOptions) -> Result<BatchIter<'a>> {
         let o = opts.to_raw()?;
         let mut raw = ptr::null_mut();
@@ -525,6 +529,18 @@ impl<'a> BatchIter<'a> {
         let mut it = BatchIter { raw, batch: opts.batch, image_len: 0, _dataset: PhantomData };
         let (h, w, c) = it.image_shape();
         it.image_len = h as usize * w as usize * c as usize;
+        // Buffers are sized for a full batch. A batch above the image count only ever gives
+        // one partial batch, so an absurd one (buffers above 2^28 values) is refused here
+        // rather than allocated.
+        let floats = (opts.batch as u64).saturating_mul(it.image_len as u64);
+        if opts.batch > dataset.len() && floats > 1 << 28 {
+            return Err(Error::invalid(format!(
+                "batch {} is above the {} images and would need {} values of buffer",
+                opts.batch,
+                dataset.len(),
+                floats
+            )));
+        }
         Ok(it)
     }
 
@@ -545,7 +561,13 @@ impl<'a> BatchIter<'a> {
         let mut n = 0u64;
         // SAFETY: valid handle; cannot fail for one.
         unsafe {
-            sys::mnv2_batch_iter_info(self.as_ptr(), &mut n, ptr::null_mut(), ptr::null_mut(), ptr::null_mut())
+            sys::mnv2_batch_iter_info(
+                self.as_ptr(),
+                &mut n,
+                ptr::null_mut(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
         };
         n
     }
@@ -579,8 +601,11 @@ impl<'a> BatchIter<'a> {
     /// The next batch of the current epoch, or `None` at its end (the iterator then moves to
     /// the next epoch).
     pub fn next_batch(&mut self) -> Result<Option<Batch>> {
-        let mut images = vec![0f32; self.batch as usize * self.image_len];
-        let mut labels = vec![0i32; self.batch as usize];
+        let n = (self.batch as usize)
+            .checked_mul(self.image_len)
+            .ok_or_else(|| Error::new(sys::MNV2_ERR_OUT_OF_MEMORY, "batch: size overflows"))?;
+        let mut images = alloc::<f32>(n, "batch images")?;
+        let mut labels = alloc::<i32>(self.batch as usize, "batch labels")?;
         let b = self.next_into(&mut images, &mut labels)? as usize;
         if b == 0 {
             return Ok(None);
@@ -602,7 +627,9 @@ impl<'a> BatchIter<'a> {
     /// Errors: `InvalidArgument` (position above the image count).
     pub fn set_state(&mut self, state: IterState) -> Result<()> {
         // SAFETY: valid handle.
-        check(unsafe { sys::mnv2_batch_iter_set_state(self.raw.as_ptr(), state.seed, state.epoch, state.position) })
+        check(unsafe {
+            sys::mnv2_batch_iter_set_state(self.raw.as_ptr(), state.seed, state.epoch, state.position)
+        })
     }
 }
 
@@ -685,7 +712,7 @@ pub fn fit_image(
         .checked_mul(out_width as usize)
         .and_then(|v| v.checked_mul(out_channels as usize))
         .ok_or_else(|| Error::invalid("fit_image: output size overflows"))?;
-    let mut out = vec![0f32; out_len];
+    let mut out = alloc::<f32>(out_len, "fit_image")?;
     // SAFETY: `pixels` holds the image (checked), `out` out_len values, stats n values each.
     check(unsafe {
         sys::mnv2_fit_image(

@@ -173,3 +173,13 @@ pub(crate) fn check(status: i32) -> Result<()> {
         Err(Error::from_status(status))
     }
 }
+
+/// A vector of `n` default values, or `OutOfMemory` (instead of an abort) when it cannot be had.
+pub(crate) fn alloc<T: Clone + Default>(n: usize, what: &str) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| {
+        Error::new(sys::MNV2_ERR_OUT_OF_MEMORY, format!("{}: cannot allocate {} values", what, n))
+    })?;
+    v.resize(n, T::default());
+    Ok(v)
+}

@@ -31,7 +31,8 @@ impl LoadOptions {
             o.max_batch = b;
         }
         if let Some(t) = self.threads {
-            o.threads = i32::try_from(t).map_err(|_| Error::invalid(format!("threads {} is too large", t)))?;
+            o.threads =
+                i32::try_from(t).map_err(|_| Error::invalid(format!("threads {} is too large", t)))?;
         }
         if let Some(t) = self.trainable {
             o.trainable = i32::from(t);

@@ -5,7 +5,7 @@ use std::ptr::{self, NonNull};
 use mnv2_sys as sys;
 
 use crate::config::{key, to_u32, Config, Stat};
-use crate::error::{check, cstr_to_string, Error, Result};
+use crate::error::{alloc, check, cstr_to_string, Error, Result};
 
 /// Which pass a forward runs (`MNV2_MODE_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +76,7 @@ pub struct TensorInfo {
 /// `Send` but not `Sync`, as the C rule says: a handle may move to another thread but is used by
 /// one thread at a time. Every call that runs the network takes `&mut self`.
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// fn needs_sync<T: Sync>() {}
 /// needs_sync::<mnv2::Model>();
 /// ```
@@ -116,17 +116,10 @@ impl Model {
 
     /// Take ownership of a handle returned by the library (NULL is an error).
     pub(crate) unsafe fn from_raw(raw: *mut sys::mnv2_model) -> Result<Model> {
-        let raw = NonNull::new(raw)
-            .ok_or_else(|| Error::new(sys::MNV2_ERR_OUT_OF_MEMORY, "no model returned"))?;
-        let mut m = Model {
-            raw,
-            classes: 0,
-            height: 0,
-            width: 0,
-            channels: 0,
-            max_batch: 0,
-            trainable: false,
-        };
+        let raw =
+            NonNull::new(raw).ok_or_else(|| Error::new(sys::MNV2_ERR_OUT_OF_MEMORY, "no model returned"))?;
+        let mut m =
+            Model { raw, classes: 0, height: 0, width: 0, channels: 0, max_batch: 0, trainable: false };
         // The structural keys are fixed once the model exists: read them once.
         m.classes = usize::try_from(m.int(key::CLASSES)?).unwrap_or(0);
         m.height = u32::try_from(m.int(key::INPUT_HEIGHT)?).unwrap_or(0);
@@ -227,15 +220,12 @@ impl Model {
             )));
         }
         let batch = images.len() / per;
-        u32::try_from(batch)
-            .ok()
-            .filter(|&b| b <= self.max_batch)
-            .ok_or_else(|| {
-                Error::new(
-                    sys::MNV2_ERR_BATCH_SIZE,
-                    format!("images: batch {} is above the model's max batch {}", batch, self.max_batch),
-                )
-            })
+        u32::try_from(batch).ok().filter(|&b| b <= self.max_batch).ok_or_else(|| {
+            Error::new(
+                sys::MNV2_ERR_BATCH_SIZE,
+                format!("images: batch {} is above the model's max batch {}", batch, self.max_batch),
+            )
+        })
     }
 
     /// Run the network on `images` (NHWC, a whole number of images; the batch is
@@ -274,7 +264,7 @@ impl Model {
     /// [`classes`](Model::classes) values per image).
     pub fn forward(&mut self, images: &[f32], mode: Mode) -> Result<Vec<f32>> {
         let batch = self.batch_of(images)?;
-        let mut logits = vec![0f32; batch as usize * self.classes];
+        let mut logits = alloc::<f32>(batch as usize * self.classes, "logits")?;
         self.forward_into(images, mode, &mut logits)?;
         Ok(logits)
     }
@@ -393,7 +383,13 @@ impl Model {
         if n > 0 {
             // SAFETY: both buffers have room for n values.
             check(unsafe {
-                sys::mnv2_model_get_normalization(self.as_ptr(), mean.as_mut_ptr(), std.as_mut_ptr(), n, &mut n)
+                sys::mnv2_model_get_normalization(
+                    self.as_ptr(),
+                    mean.as_mut_ptr(),
+                    std.as_mut_ptr(),
+                    n,
+                    &mut n,
+                )
             })?;
         }
         Ok((mean, std))
@@ -466,7 +462,7 @@ impl Model {
             )
         })?;
         let len = usize::try_from(numel).map_err(|_| Error::invalid("tensor too large"))?;
-        let mut v = vec![0f32; len];
+        let mut v = alloc::<f32>(len, "tensor")?;
         // SAFETY: `v` has room for numel values.
         check(unsafe { sys::mnv2_tensor_read(self.as_ptr(), index, which.raw(), v.as_mut_ptr(), numel) })?;
         Ok(v)

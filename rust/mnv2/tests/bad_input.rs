@@ -3,9 +3,7 @@
 mod common;
 
 use common::*;
-use mnv2::{
-    key, BatchOptions, Config, Dataset, ErrorKind, LoadOptions, Mode, Model, Preset, TensorData,
-};
+use mnv2::{key, BatchOptions, Config, Dataset, ErrorKind, LoadOptions, Mode, Model, Preset, TensorData};
 
 fn expect_err<T: std::fmt::Debug>(r: mnv2::Result<T>, kind: ErrorKind) -> mnv2::Error {
     let e = r.expect_err("the call must fail");
@@ -119,7 +117,10 @@ fn files_bad_input() {
     let m = small_model();
     let missing = temp_path("does-not-exist.mnv2");
     expect_err(Model::load(&missing, &LoadOptions::default()), ErrorKind::Io);
-    expect_err(Model::load_from_slice(b"not a model file at all", &LoadOptions::default()), ErrorKind::Format);
+    expect_err(
+        Model::load_from_slice(b"not a model file at all", &LoadOptions::default()),
+        ErrorKind::Format,
+    );
     expect_err(Model::load_from_slice(&[], &LoadOptions::default()), ErrorKind::Format);
     // A corrupted byte in a saved model: checksum (or format) error, never a crash.
     let mut bytes = m.save_to_vec(&[] as &[&str]).unwrap();
@@ -174,6 +175,9 @@ fn datasets_bad_input() {
     let o = BatchOptions { stats: Some((vec![0.5], vec![])), ..BatchOptions::default() };
     expect_err(ds.batches(&o), ErrorKind::SizeMismatch);
     let o = BatchOptions { stats: Some((vec![0.5], vec![0.0])), ..BatchOptions::default() };
+    expect_err(ds.batches(&o), ErrorKind::InvalidArgument);
+    // An absurd batch is refused, not allocated.
+    let o = BatchOptions { batch: u32::MAX, ..BatchOptions::default() };
     expect_err(ds.batches(&o), ErrorKind::InvalidArgument);
     // Caller buffers too small for a batch.
     let mut it = ds.batches(&BatchOptions { batch: 2, ..BatchOptions::default() }).unwrap();

@@ -38,7 +38,10 @@ fn model_file_round_trip() {
     let ta = m.tensors().unwrap();
     assert_eq!(ta, back.tensors().unwrap());
     let i = m.tensor_find(&ta[0].name).unwrap();
-    assert_eq!(bits(&m.tensor_read(i, mnv2::TensorData::Value).unwrap()), bits(&back.tensor_read(i, mnv2::TensorData::Value).unwrap()));
+    assert_eq!(
+        bits(&m.tensor_read(i, mnv2::TensorData::Value).unwrap()),
+        bits(&back.tensor_read(i, mnv2::TensorData::Value).unwrap())
+    );
 }
 
 #[test]
@@ -113,7 +116,15 @@ fn dataset_and_iterator() {
     assert_eq!(sub.len(), 3);
     assert_eq!(sub.image(1).unwrap(), &pixels[12..16]);
     // One epoch of batches of 4 (4 + 4 + 2) without shuffling, fitted to 4x4x3.
-    let opts = BatchOptions { batch: 4, shuffle: false, height: 4, width: 4, channels: 3, norm: mnv2::Norm::None, ..BatchOptions::default() };
+    let opts = BatchOptions {
+        batch: 4,
+        shuffle: false,
+        height: 4,
+        width: 4,
+        channels: 3,
+        norm: mnv2::Norm::None,
+        ..BatchOptions::default()
+    };
     let mut it = ds.batches(&opts).unwrap();
     assert_eq!(it.batches_per_epoch(), 3);
     assert_eq!(it.image_shape(), (4, 4, 3));
