@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The README's main job: install the packages that are missing, build mnv2 and install it into
 # ./_prefix, build the example programs against the installed library (tools/Makefile), train
 # the reduced MobileNetV2 on Fashion-MNIST, and classify a few test images with the result.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Build mnv2 in ./build and run the whole test suite: the README's test command.
 # Installs the Debian packages the tests need first, but only those that are missing.
 # MNV2_BUILD_DIR picks another build directory; CC / CXX pick the compilers of a fresh one.

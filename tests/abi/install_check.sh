@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Install the build into a temporary DESTDIR and check what lands there: every public header,
 # the shared library (real name, soname and dev links, no RPATH/RUNPATH), the static library and
 # mnv2.pc; then compile and run a small program against the installed copy via pkg-config.
