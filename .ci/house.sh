@@ -41,11 +41,15 @@ prefix=$work/prefix
 export DEB_BUILD_MAINT_OPTIONS=hardening=+all
 (
   cd "$src"
-  CFLAGS=$(dpkg-buildflags --get CFLAGS) CPPFLAGS=$(dpkg-buildflags --get CPPFLAGS) \
-    LDFLAGS=$(dpkg-buildflags --get LDFLAGS) \
+  CFLAGS=$(dpkg-buildflags --get CFLAGS) CXXFLAGS=$(dpkg-buildflags --get CXXFLAGS) \
+    CPPFLAGS=$(dpkg-buildflags --get CPPFLAGS) LDFLAGS=$(dpkg-buildflags --get LDFLAGS) \
     meson setup build-dist --buildtype=plain --prefix "$prefix" -Ddocs=disabled >/dev/null
   ninja -C build-dist >/dev/null
-  meson test -C build-dist --no-suite slow --print-errorlogs --num-processes 2 | tail -n 8
+  meson test -C build-dist --no-suite slow --print-errorlogs --num-processes 2 >"$work/test.log" \
+    || { cat "$work/test.log"; exit 1; }
+  tail -n 8 "$work/test.log"
+  # Everything the stage installed is there: a skipped test here is a failure.
+  grep -Eq '^Skipped: +0 *$' "$work/test.log" || { grep -E 'SKIP' "$work/test.log"; echo "tests skipped"; exit 1; }
 )
 dist=$src/build-dist
 
