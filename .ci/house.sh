@@ -68,13 +68,16 @@ print('\n'.join(bad) or 'every compile command keeps -fstack-protector-strong an
 sys.exit(1 if bad else 0)
 PY
 lib=$dist/lib/libmnv2.so
-nm -D --undefined-only "$lib" | grep -q ' __stack_chk_fail' || { echo "$lib: no __stack_chk_fail"; exit 1; }
+# (Outputs captured first: `cmd | grep -q` can fail under pipefail when grep stops reading early.)
+imports=$(nm -D --undefined-only "$lib")
+grep -q ' __stack_chk_fail' <<<"$imports" || { echo "$lib: no __stack_chk_fail"; exit 1; }
 chk=$(for f in "$lib" "$dist"/tools/{mnv2-train,mnv2-infer,mnv2-summary,mnv2-bench,idx2pgm}; do
          nm -D --undefined-only "$f"; done | awk '{print $2}' \
       | grep -E '^__[a-z0-9_]+_chk(@|$)' | sort -u | tr '\n' ' ')
 [ -n "$chk" ] || { echo "no _FORTIFY_SOURCE (__*_chk) function imported by the library or the tools"; exit 1; }
 echo "stack protector: __stack_chk_fail; _FORTIFY_SOURCE: $chk"
-readelf -d "$lib" | grep -q 'BIND_NOW' || { echo "$lib: not linked with -z now"; exit 1; }
+dynamic=$(readelf -d "$lib")
+grep -q 'BIND_NOW' <<<"$dynamic" || { echo "$lib: not linked with -z now"; exit 1; }
 
 step "install, then the examples against the installed mnv2 (pkg-config only)"
 meson install -C "$dist" --quiet >/dev/null
