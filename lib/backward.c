@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The backward pass: classifier -> dropout -> pool -> head -> blocks (reverse) -> stem.
  * Activations after BN + ReLU6 are not stored; they are recomputed from the stored pre-BN
  * outputs (z) and batch statistics where a weight gradient needs them. The depthwise pre-BN

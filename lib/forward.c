@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The forward pass: stem -> blocks -> head -> pool -> dropout -> classifier. */
 #include <math.h>
 

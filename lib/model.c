@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The model handle: creation, options, facts, tensors, and the checked entry points of training. */
 #include <math.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Internal: the model handle. */
 #ifndef MNV2_MODEL_H
 #define MNV2_MODEL_H

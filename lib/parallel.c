@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The kernels run across the model's threads (see parallel.h). */
 #include <stdint.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* A small fork-join pool. The items of a loop are split into one contiguous range per thread,
  * in order (thread t gets the t-th share of [0, n)); a thread first works through its own range,
  * then helps with the others' (claiming their items with the same atomic counters). Since the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Internal: the model's thread pool. The caller thread takes part; a pool of 1 runs inline. */
 #ifndef MNV2_POOL_H
 #define MNV2_POOL_H

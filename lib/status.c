@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Status codes, their text, and the thread-local detail message. */
 #include <stdarg.h>
 #include <stdio.h>

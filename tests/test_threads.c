@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Results are bit-identical whatever the thread count (1 to 16): training steps (forward,
  * backward, Adam) and inference, at each ISA level this machine has. */
 #include <setjmp.h>

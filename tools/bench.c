@@ -1,8 +1,8 @@
 /*
  * mnv2-bench: speed and memory figures of mnv2 on this machine, in the cases bench/torch_bench.py
  * measures for PyTorch (bench/compare.sh puts the two side by side).
- *   mnv2-bench [--threads N] [--case NAME]... [--reps N] [--json]
- * Uses only the public API (mnv2.h), libc and libm.
+ *   mnv2-bench [--threads N] (--all | --case NAME...) [--reps N] [--json]
+ * Measures through the public API (mnv2.h) only; the command line follows the tools' convention (cli.h).
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #if !defined(_XOPEN_SOURCE)
@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "mnv2.h"
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
@@ -34,7 +35,7 @@
  * Helpers */
 
 static int g_json;      /* --json: one JSON object on stdout, progress on stderr */
-static int g_threads = 1;
+static int g_threads = 0; /* 0: all cores, as in every tool */
 static int g_reps;      /* --reps: 0 = each case's default */
 
 static double now_s(void)
@@ -564,20 +565,42 @@ static double fma_peak(int32_t isa, const char **which)
 /* ---------------------------------------------------------------------------------------------
  * Command line */
 
-static void usage(FILE *f)
+/* The --help text, with the list of cases. */
+static char help[4096];
+
+static void make_help(void)
 {
-    fprintf(f,
-            "usage: mnv2-bench [--threads N] [--case NAME]... [--reps N] [--json]\n"
-            "Speed and memory figures of mnv2 on this machine (medians; fixed-seed random inputs).\n"
-            "  --threads N   worker threads of each model (MNV2_KEY_THREADS; 0 = all CPUs; default 1)\n"
-            "  --case NAME   run only this case (repeatable; default all):\n");
+    size_t n = 0;
+    n += (size_t)snprintf(help + n, sizeof help - n,
+                          "usage: mnv2-bench [options] --all\n"
+                          "   or: mnv2-bench [options] --case NAME...\n"
+                          "Speed and memory figures of mnv2 on this machine (medians; fixed-seed random inputs).\n"
+                          "Without --all or --case, lists the cases and exits.\n"
+                          "\n"
+                          "Options:\n"
+                          "  --all          run every case (several minutes)\n"
+                          "  --case NAME    run this case (repeatable); NAME is one of:\n");
+    for (int i = 0; i < N_CASES && n < sizeof help; i++)
+        n += (size_t)snprintf(help + n, sizeof help - n, "                   %s\n", CASES[i].name);
+    if (n < sizeof help)
+        snprintf(help + n, sizeof help - n,
+                 "  --threads N    worker threads of each model (MNV2_KEY_THREADS; 0 = all cores, the default)\n"
+                 "  --reps N       measured repetitions of every case (default 30, 50, 10, 3, 10, 5;\n"
+                 "                 the peak-RSS case always runs 5 steps)\n"
+                 "  --json         print one JSON object on stdout instead of the table\n"
+                 "  -h, --help     print this help and exit\n"
+                 "  -V, --version  print the version and exit\n");
+}
+
+/* No case selected: the list of cases and how to run them (exit 0). */
+static int list_cases(void)
+{
+    printf("mnv2-bench: mnv2 %s; the cases (run them with --all, or pick with --case NAME):\n",
+           mnv2_version_string());
     for (int i = 0; i < N_CASES; i++)
-        fprintf(f, "                  %s\n", CASES[i].name);
-    fprintf(f,
-            "  --reps N      measured repetitions of every case (default 30, 50, 10, 3, 10, 5;\n"
-            "                the peak-RSS case always runs 5 steps)\n"
-            "  --json        print one JSON object on stdout instead of the table\n"
-            "  --help        this text\n");
+        printf("  %-34s %-6s %s\n", CASES[i].name, CASES[i].unit, CASES[i].what);
+    printf("--all takes several minutes; e.g. mnv2-bench --case infer_reduced32_b1_ms --reps 3 is quick.\n");
+    return 0;
 }
 
 static int parse_int(const char *s, int lo, int hi, int *out)
@@ -593,11 +616,7 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 
 static void bad_usage(const char *fmt, const char *arg)
 {
-    fprintf(stderr, "mnv2-bench: ");
-    fprintf(stderr, fmt, arg);
-    fputc('\n', stderr);
-    usage(stderr);
-    exit(2);
+    cli_usage_error(fmt, arg);
 }
 
 /* Option value: "--opt=value" or "--opt value". */
@@ -612,21 +631,27 @@ static const char *opt_value(const char *opt, int argc, char **argv, int *i)
     if (a[n] != '\0')
         return NULL;
     if (*i + 1 >= argc)
-        bad_usage("%s needs a value", opt);
+        bad_usage("option %s needs a value", opt);
     return argv[++*i];
 }
 
 int main(int argc, char **argv)
 {
+    make_help();
+    cli_begin("mnv2-bench", help);
     int selected[N_CASES] = {0};
-    int any_selected = 0;
+    int any_selected = 0, all = 0;
     for (int i = 1; i < argc; i++) {
         const char *v;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--json")) {
+        int kind = cli_arg(argc, argv, &i);
+        if (kind == CLI_SKIP) {
+            continue;
+        } else if (kind == CLI_OPERAND) {
+            bad_usage("unexpected argument '%s'", argv[i]);
+        } else if (cli_flag(argv[i], "--json")) {
             g_json = 1;
+        } else if (cli_flag(argv[i], "--all")) {
+            all = 1;
         } else if ((v = opt_value("--threads", argc, argv, &i))) {
             if (!parse_int(v, 0, 4096, &g_threads))
                 bad_usage("--threads: expected an integer 0..4096, got '%s'", v);
@@ -642,10 +667,14 @@ int main(int argc, char **argv)
                 bad_usage("unknown case '%s'", v);
             any_selected = 1;
         } else {
-            bad_usage("unknown option '%s'", argv[i]);
+            cli_unknown(argv[i]);
         }
     }
-    if (!any_selected)
+    if (all && any_selected)
+        bad_usage("%s", "--all and --case exclude each other");
+    if (!all && !any_selected)
+        return list_cases();
+    if (all)
         for (int c = 0; c < N_CASES; c++)
             selected[c] = 1;
 

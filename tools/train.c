@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "common.h"
 #include "svg.h"
 #include "traindata.h"
@@ -34,39 +35,42 @@ static void on_signal(int sig)
     stop_signal = sig;
 }
 
-static void usage(void)
-{
-    printf("usage: mnv2-train --data DIR [options]\n"
-           "Train MobileNetV2 (Adam, linear warm-up then cosine decay, random flip, standardisation).\n"
-           "  --data DIR          CIFAR-10 / CIFAR-100 binary or IDX (.gz or not) dataset directory\n"
-           "  --model M           reduced (32x32x3, default), standard (224x224x3) or a block table\n"
-           "                      t,c,n,s;t,c,n,s;... on the reduced preset\n"
-           "  --epochs N          epochs (30)\n"
-           "  --batch N           batch size (32)\n"
-           "  --lr X              maximum learning rate (0.001)\n"
-           "  --warmup N          warm-up epochs, from lr * 0.01 (5; at most --epochs)\n"
-           "  --optimizer O       adam (default), adamw or sgd\n"
-           "  --adam-eps X        Adam epsilon (1e-7, Keras; PyTorch uses 1e-8)\n"
-           "  --init S            initialisation: torch (PyTorch module defaults; default),\n"
-           "                      torchvision or keras (MNV2_KEY_INIT)\n"
-           "  --weight-decay X    weight decay (0)\n"
-           "  --expansion T       replace the blocks' expansion factor (0 = the table's)\n"
-           "  --width X           width multiplier (1)\n"
-           "  --bn-momentum X     batch-norm momentum, Keras convention (0.99)\n"
-           "  --crop-pad P        random crop after padding by P pixels (0; 4 is usual for CIFAR)\n"
-           "  --no-flip           no random horizontal flip\n"
-           "  --limit N           train on the first N training images only\n"
-           "  --test-limit N      test on the first N test images only\n"
-           "  --threads N         worker threads (0 = all cores, default)\n"
-           "  --seed N            seed of initialisation, shuffling and augmentation (0)\n"
-           "  --out FILE          the trained model (model.mnv2)\n"
-           "  --checkpoint FILE   checkpoint, written every epoch and on Ctrl-C (OUT.ckpt)\n"
-           "  --resume FILE       continue from a checkpoint (its settings win over the options above)\n"
-           "  --csv FILE          per-epoch log (OUT.csv)\n"
-           "  --svg FILE          loss and accuracy plot (OUT.svg)\n"
-           "  --help, --version\n"
-           "OUT is --out without a .mnv2 extension.\n");
-}
+static const char help[] =
+    "usage: mnv2-train --data DIR [options]\n"
+    "Train MobileNetV2 (Adam, linear warm-up then cosine decay, random flip, standardisation).\n"
+    "\n"
+    "Options:\n"
+    "  --data DIR          CIFAR-10 / CIFAR-100 binary or IDX (.gz or not) dataset directory\n"
+    "  --preset P          the network: reduced (32x32x3, default), standard (224x224x3) or a\n"
+    "                      block table t,c,n,s;t,c,n,s;... on the reduced preset\n"
+    "  --epochs N          epochs (30)\n"
+    "  --batch N           batch size (32)\n"
+    "  --lr X              maximum learning rate (0.001)\n"
+    "  --warmup N          warm-up epochs, from lr * 0.01 (5; at most --epochs)\n"
+    "  --optimizer O       adam (default), adamw or sgd\n"
+    "  --adam-eps X        Adam epsilon (1e-7, Keras; PyTorch uses 1e-8)\n"
+    "  --init S            initialisation: torch (PyTorch module defaults; default),\n"
+    "                      torchvision or keras (MNV2_KEY_INIT)\n"
+    "  --weight-decay X    weight decay (0)\n"
+    "  --expansion T       replace the blocks' expansion factor (0 = the table's)\n"
+    "  --width X           width multiplier (1)\n"
+    "  --bn-momentum X     batch-norm momentum, Keras convention (0.99)\n"
+    "  --crop-pad P        random crop after padding by P pixels (0; 4 is usual for CIFAR)\n"
+    "  --no-flip           no random horizontal flip\n"
+    "  --limit N           train on the first N training images only\n"
+    "  --test-limit N      test on the first N test images only\n"
+    "  --threads N         worker threads (0 = all cores, the default)\n"
+    "  --seed N            seed of initialisation, shuffling and augmentation (0)\n"
+    "  --out FILE          the trained model (model.mnv2)\n"
+    "  --checkpoint FILE   checkpoint, written every epoch and on Ctrl-C (OUT.ckpt)\n"
+    "  --resume FILE       continue from a checkpoint (its settings win over the options above)\n"
+    "  --csv FILE          per-epoch log (OUT.csv)\n"
+    "  --svg FILE          loss and accuracy plot (OUT.svg)\n"
+    "  -h, --help          print this help and exit\n"
+    "  -V, --version       print the version and exit\n"
+    "\n"
+    "OUT is --out without a .mnv2 extension. The per-epoch results go to stdout, the live\n"
+    "progress line to stderr (terminals only).\n";
 
 /* The value of keyword @p s among @p n names (values[i] for names[i]), or exit naming @p opt. */
 static int32_t parse_keyword(const char *opt, const char *s, const char *const *names, const int32_t *values, size_t n)
@@ -107,18 +111,19 @@ static void parse_args(int argc, char **argv, options *o, train_state *st)
     const char *v;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--help") == 0) {
-            usage();
-            exit(0);
-        } else if (strcmp(a, "--version") == 0) {
-            printf("mnv2-train (mnv2 %s)\n", mnv2_version_string());
-            exit(0);
-        } else if (strcmp(a, "--no-flip") == 0) {
+        int kind = cli_arg(argc, argv, &i);
+        if (kind == CLI_SKIP) {
+            continue;
+        } else if (kind == CLI_OPERAND) {
+            cli_usage_error("unexpected argument '%s'", a);
+        } else if (cli_flag(a, "--no-flip")) {
             st->flip = 0;
         } else if (ex_opt(argc, argv, &i, "--data", &v)) {
             o->data = v;
-        } else if (ex_opt(argc, argv, &i, "--model", &v)) {
+        } else if (ex_opt(argc, argv, &i, "--preset", &v)) {
             o->model = v;
+        } else if (ex_opt(argc, argv, &i, "--model", &v)) {
+            cli_usage_error("--model names a model file in every tool; choose the network with --preset");
         } else if (ex_opt(argc, argv, &i, "--epochs", &v)) {
             st->epochs = ex_parse_u32(a, v, 1, 100000);
         } else if (ex_opt(argc, argv, &i, "--batch", &v)) {
@@ -162,14 +167,14 @@ static void parse_args(int argc, char **argv, options *o, train_state *st)
         } else if (ex_opt(argc, argv, &i, "--svg", &v)) {
             o->svg = v;
         } else {
-            ex_die("unknown argument '%s' (see --help)", a);
+            cli_unknown(a);
         }
     }
     if (!o->data)
-        ex_die("no dataset given: use --data DIR (see --help)");
+        cli_usage_error("no dataset given: use --data DIR");
     mnv2_config *cfg = ex_config_for(o->model);
     if (!cfg)
-        ex_die("--model: expected reduced, standard or t,c,n,s;..., got '%s'", o->model);
+        cli_usage_error("--preset: expected reduced, standard or t,c,n,s;..., got '%s'", o->model);
     mnv2_config_destroy(cfg);
     size_t n = strlen(o->out);
     char *stem = ex_concat(o->out, "");
@@ -267,7 +272,7 @@ static uint32_t count_correct(const float *logits, const int32_t *labels, uint32
 
 int main(int argc, char **argv)
 {
-    ex_set_prog("mnv2-train");
+    cli_begin("mnv2-train", help);
     options o = {.model = "reduced", .out = "model.mnv2", .optimizer = MNV2_OPTIMIZER_ADAM, .lr = 1e-3, .width = 1,
                  .bn_momentum = 0.99, .adam_eps = 1e-7, .init = MNV2_INIT_TORCH};
     train_state st = {.epochs = 30, .batch = 32, .warmup = 5, .flip = 1};
@@ -337,7 +342,7 @@ int main(int argc, char **argv)
     printf("training on %u images (%ux%ux%u, %u classes), testing on %u; model %ux%ux%u, %llu batches of %u per epoch\n",
            td.train_count, td.height, td.width, td.channels, classes, td.test_count, h, w, c,
            (unsigned long long)steps, st.batch);
-    fflush(stdout);
+    cli_check_stdout();
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -401,7 +406,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "\r\033[K");
         printf("epoch %u/%u: train loss %.3f acc %.2f%% | test loss %.3f acc %.2f%% | %.0f img/s %.0f s\n", e + 1,
                st.epochs, r->train_loss, r->train_acc, r->test_loss, r->test_acc, rate, r->seconds);
-        fflush(stdout);
+        cli_check_stdout();
     }
     if (stop_signal) {
         if (tty)
