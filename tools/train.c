@@ -386,14 +386,17 @@ int main(int argc, char **argv)
 
     for (uint32_t e = st.done; e < st.epochs && !stopping; e++) {
         ex_check(mnv2_batch_iter_get_state(it, NULL, NULL, &position), "batch iterator");
+        int epoch_over = 0; /* every batch done: the iterator is at the next epoch */
         for (uint64_t step = position / st.batch;;) {
             uint32_t b;
             if (stop_signal && tm_size() == 1)
                 break;
             double t0 = ex_now();
             ex_check(tm_batch_next(it, st.batch, td.train_count, x, n_x, y, share, &b), "reading a batch");
-            if (b == 0)
+            if (b == 0) {
+                epoch_over = 1;
                 break;
+            }
             float loss;
             ex_check(mnv2_forward(model, x, (size_t)b * h * w * c, b, MNV2_MODE_TRAIN, logits, (size_t)b * classes),
                      "forward");
@@ -418,8 +421,8 @@ int main(int argc, char **argv)
         tm_sum(sums, 4);
         st.loss_sum = sums[0], st.correct = sums[1], st.seen = sums[2];
         stopping = sums[3] > 0;
-        if (stopping)
-            break;
+        if (stopping && !epoch_over)
+            break; /* else test, log and checkpoint the finished epoch first */
         /* The epoch is over: test, log, checkpoint. */
         if (tty)
             fprintf(stderr, "\r\033[Kepoch %u/%u  testing on %u images...", e + 1, st.epochs, td.test_count);
