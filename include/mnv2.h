@@ -159,11 +159,16 @@ typedef struct mnv2_config mnv2_config;
 #define MNV2_KEY_STEP 45             /**< int: optimizer steps taken so far (drives bias correction and the schedule); settable to resume. */
 #define MNV2_KEY_DECAY_ALL 46        /**< int: 1 = apply weight decay to batch-norm parameters and biases too. Default 0 (conv and classifier weights only). */
 #define MNV2_KEY_RNG_STATE 47        /**< int, model only: dropout random stream position; save and restore it to resume bit-identically. */
+#define MNV2_KEY_THREAD_PROFILE 48   /**< int, model only: 1 = measure how the model's threads spend its parallel loops (the read-only MNV2_KEY_THREAD_* figures; two clock reads per loop and thread), 0 = stop. Setting it resets the figures. Default 0. Since 0.2. */
 /** @} */
 
 /** @name Read-only model keys
  *  @{ */
 #define MNV2_KEY_ISA 64              /**< int: ISA level the model's kernels use. */
+#define MNV2_KEY_THREAD_LOOPS 65     /**< int: parallel loops run since #MNV2_KEY_THREAD_PROFILE was set to 1. Since 0.2. */
+#define MNV2_KEY_THREAD_LOOP_NS 66   /**< int: wall-clock nanoseconds the calling thread spent in those loops (the rest of a call is serial work). Since 0.2. */
+#define MNV2_KEY_THREAD_IDLE 67      /**< float: fraction of the threads' time in those loops spent waiting rather than running work items (0 = none; with T threads, a loop of one item counts (T - 1) / T). Since 0.2. */
+#define MNV2_KEY_THREAD_BALANCE 68   /**< float: planned work balance of those loops, weighted by their time: the largest per-thread share of items over the mean share (1 = even; a loop of n < T items counts T / n). Since 0.2. */
 /** @} */
 
 #define MNV2_OPTIMIZER_ADAM 1   /**< Adam, bias-corrected (Kingma & Ba); weight decay as L2. */

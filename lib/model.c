@@ -174,6 +174,20 @@ int32_t mnv2_model_get_config(const mnv2_model *m, mnv2_config **out)
     return mnv2_config_clone(&m->cfg, out);
 }
 
+struct mnv2__thread_profile {
+    int on;
+    uint64_t loops;
+    int64_t wall_ns;
+    double idle, balance;
+};
+
+static struct mnv2__thread_profile thread_profile(const mnv2_model *m)
+{
+    struct mnv2__thread_profile f;
+    f.on = mnv2__pool_get_profile(m->pool, &f.loops, &f.wall_ns, &f.idle, &f.balance);
+    return f;
+}
+
 int32_t mnv2_model_set_int(mnv2_model *m, int32_t key, int64_t value)
 {
     mnv2__clear_error();
@@ -183,8 +197,14 @@ int32_t mnv2_model_set_int(mnv2_model *m, int32_t key, int64_t value)
         m->rng_state = (uint64_t)value;
         return MNV2_OK;
     }
-    if (key == MNV2_KEY_ISA)
-        return mnv2__fail(MNV2_ERR_READ_ONLY, "MNV2_KEY_ISA is read-only");
+    if (key == MNV2_KEY_THREAD_PROFILE) {
+        if (value != 0 && value != 1)
+            return mnv2__fail(MNV2_ERR_INVALID_ARGUMENT, "MNV2_KEY_THREAD_PROFILE must be 0 or 1");
+        mnv2__pool_set_profile(m->pool, (int)value);
+        return MNV2_OK;
+    }
+    if (key == MNV2_KEY_ISA || key == MNV2_KEY_THREAD_LOOPS || key == MNV2_KEY_THREAD_LOOP_NS)
+        return mnv2__fail(MNV2_ERR_READ_ONLY, "key %d is read-only", (int)key);
     return mnv2__config_set_int(&m->cfg, key, value, 0);
 }
 
@@ -193,6 +213,8 @@ int32_t mnv2_model_set_float(mnv2_model *m, int32_t key, double value)
     mnv2__clear_error();
     if (!m)
         return mnv2__fail(MNV2_ERR_INVALID_ARGUMENT, "mnv2_model_set_float: model is NULL");
+    if (key == MNV2_KEY_THREAD_IDLE || key == MNV2_KEY_THREAD_BALANCE)
+        return mnv2__fail(MNV2_ERR_READ_ONLY, "key %d is read-only", (int)key);
     return mnv2__config_set_float(&m->cfg, key, value, 0);
 }
 
@@ -209,6 +231,11 @@ int32_t mnv2_model_get_int(const mnv2_model *m, int32_t key, int64_t *value)
         *value = m->isa;
         return MNV2_OK;
     }
+    if (key == MNV2_KEY_THREAD_PROFILE || key == MNV2_KEY_THREAD_LOOPS || key == MNV2_KEY_THREAD_LOOP_NS) {
+        struct mnv2__thread_profile f = thread_profile(m);
+        *value = key == MNV2_KEY_THREAD_PROFILE ? f.on : key == MNV2_KEY_THREAD_LOOPS ? (int64_t)f.loops : f.wall_ns;
+        return MNV2_OK;
+    }
     return mnv2__config_get_int(&m->cfg, key, value);
 }
 
@@ -217,6 +244,11 @@ int32_t mnv2_model_get_float(const mnv2_model *m, int32_t key, double *value)
     mnv2__clear_error();
     if (!m || !value)
         return mnv2__fail(MNV2_ERR_INVALID_ARGUMENT, "mnv2_model_get_float: NULL argument");
+    if (key == MNV2_KEY_THREAD_IDLE || key == MNV2_KEY_THREAD_BALANCE) {
+        struct mnv2__thread_profile f = thread_profile(m);
+        *value = key == MNV2_KEY_THREAD_IDLE ? f.idle : f.balance;
+        return MNV2_OK;
+    }
     return mnv2__config_get_float(&m->cfg, key, value);
 }
 

@@ -213,17 +213,45 @@ typedef struct {
     double value;
     double step_s;   /* training cases: median seconds per step */
     int reps;
+    /* Thread figures (MNV2_KEY_THREAD_*), measured on extra calls after the timed ones; only with
+     * 2 or more threads (profiled = 1). */
+    int profiled;
+    double balance;  /* planned largest share / mean share, time-weighted */
+    double idle;     /* fraction of thread time in parallel loops spent waiting */
+    double parallel; /* fraction of a call's time inside parallel loops */
 } result;
 
 static int reps_or(int dflt) { return g_reps > 0 ? g_reps : dflt; }
+
+/* The model's thread figures over `reps` more calls (MNV2_KEY_THREAD_PROFILE). */
+static void profile_threads(mnv2_model *m, batch_data *b, int train, int reps, result *r)
+{
+    int64_t threads;
+    CHECK(mnv2_model_get_int(m, MNV2_KEY_THREADS, &threads));
+    if (threads < 2)
+        return;
+    CHECK(mnv2_model_set_int(m, MNV2_KEY_THREAD_PROFILE, 1));
+    double t0 = now_s();
+    for (int i = 0; i < reps; i++)
+        (train ? train_once : infer_once)(m, b);
+    double wall = now_s() - t0;
+    int64_t loop_ns;
+    CHECK(mnv2_model_get_int(m, MNV2_KEY_THREAD_LOOP_NS, &loop_ns));
+    CHECK(mnv2_model_get_float(m, MNV2_KEY_THREAD_BALANCE, &r->balance));
+    CHECK(mnv2_model_get_float(m, MNV2_KEY_THREAD_IDLE, &r->idle));
+    CHECK(mnv2_model_set_int(m, MNV2_KEY_THREAD_PROFILE, 0));
+    r->parallel = (double)loop_ns * 1e-9 / wall;
+    r->profiled = 1;
+}
 
 static result run_infer(const model_spec *s, int dflt_reps)
 {
     mnv2_model *m = make_model(s);
     batch_data b;
     batch_init(&b, s);
-    result r = {0, 0, reps_or(dflt_reps)};
+    result r = {0, 0, reps_or(dflt_reps), 0, 0, 0, 0};
     r.value = time_median(m, &b, 0, 3, r.reps) * 1e3;
+    profile_threads(m, &b, 0, r.reps, &r);
     batch_free(&b);
     mnv2_model_destroy(m);
     return r;
@@ -234,9 +262,10 @@ static result run_train(const model_spec *s, int warm, int dflt_reps)
     mnv2_model *m = make_model(s);
     batch_data b;
     batch_init(&b, s);
-    result r = {0, 0, reps_or(dflt_reps)};
+    result r = {0, 0, reps_or(dflt_reps), 0, 0, 0, 0};
     r.step_s = time_median(m, &b, 1, warm, r.reps);
     r.value = (double)s->batch / r.step_s;
+    profile_threads(m, &b, 1, r.reps < 3 ? r.reps : 3, &r);
     batch_free(&b);
     mnv2_model_destroy(m);
     return r;
@@ -255,7 +284,7 @@ static result case_train_std(void) { return run_train(&SPEC_TRAIN_STD, 1, 3); }
 static int g_resolved_threads = 1;
 static result run_speedup(const model_spec *s, int warm, int dflt_reps)
 {
-    result r = {0, 0, reps_or(dflt_reps)};
+    result r = {0, 0, reps_or(dflt_reps), 0, 0, 0, 0};
     if (g_resolved_threads < 2) {
         r.value = -1;
         return r;
@@ -288,6 +317,64 @@ static result run_speedup(const model_spec *s, int warm, int dflt_reps)
     return r;
 }
 
+/* Time from mnv2_model_create() to the first inference's logits (arena allocation, worker start,
+ * first touch of every page), standard 224 batch 1 with the --threads count; the configuration is
+ * made before the clock starts and the model destroyed after it stops. */
+static result case_cold_start(void)
+{
+    result r = {0, 0, reps_or(5), 0, 0, 0, 0};
+    batch_data b;
+    batch_init(&b, &SPEC_INFER_STD);
+    double *t = xmalloc((size_t)r.reps * sizeof(double));
+    for (int i = 0; i < r.reps; i++) {
+        mnv2_config *cfg = make_config(&SPEC_INFER_STD);
+        mnv2_model *m;
+        double t0 = now_s();
+        CHECK(mnv2_model_create(cfg, &m));
+        infer_once(m, &b);
+        t[i] = now_s() - t0;
+        mnv2_model_destroy(m);
+        mnv2_config_destroy(cfg);
+    }
+    r.value = median(t, r.reps) * 1e3;
+    free(t);
+    batch_free(&b);
+    return r;
+}
+
+/* Batch-1 standard 224 inference latency at 1, 2, 4, 8 and 16 threads, up to the --threads count
+ * (and that count itself); each figure is printed, and the case's value is the speed-up of the
+ * largest count over 1 thread. */
+#define SCALING_MAX 6
+static int g_scaling_n;
+static int g_scaling_threads[SCALING_MAX];
+static double g_scaling_ms[SCALING_MAX];
+static result case_infer_scaling(void)
+{
+    static const int counts[] = {1, 2, 4, 8, 16};
+    g_scaling_n = 0;
+    for (int i = 0; i < 5 && counts[i] <= g_resolved_threads; i++)
+        g_scaling_threads[g_scaling_n++] = counts[i];
+    if (g_scaling_threads[g_scaling_n - 1] != g_resolved_threads)
+        g_scaling_threads[g_scaling_n++] = g_resolved_threads;
+    result r = {0, 0, reps_or(30), 0, 0, 0, 0};
+    batch_data b;
+    batch_init(&b, &SPEC_INFER_STD);
+    for (int i = 0; i < g_scaling_n; i++) {
+        mnv2_model *m = make_model_threads(&SPEC_INFER_STD, g_scaling_threads[i]);
+        g_scaling_ms[i] = time_median(m, &b, 0, 3, r.reps) * 1e3;
+        mnv2_model_destroy(m);
+        if (g_json)
+            fprintf(stderr, "mnv2-bench:   %2d threads %.3f ms\n", g_scaling_threads[i], g_scaling_ms[i]);
+        else
+            printf("  %2d threads %8.3f ms  (%.2fx of 1 thread)\n", g_scaling_threads[i], g_scaling_ms[i],
+                   g_scaling_ms[0] / g_scaling_ms[i]);
+    }
+    r.value = g_scaling_ms[0] / g_scaling_ms[g_scaling_n - 1];
+    batch_free(&b);
+    return r;
+}
+
 static result case_train_red_speedup(void) { return run_speedup(&SPEC_TRAIN_RED, 2, 10); }
 static result case_train_std_speedup(void) { return run_speedup(&SPEC_TRAIN_STD, 1, 5); }
 
@@ -296,7 +383,7 @@ static result case_train_std_speedup(void) { return run_speedup(&SPEC_TRAIN_STD,
  * getrusage(RUSAGE_CHILDREN). */
 static result case_train_red_rss(void)
 {
-    result r = {0, 0, 5};
+    result r = {0, 0, 5, 0, 0, 0, 0};
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
@@ -352,6 +439,10 @@ static const bench_case CASES[] = {
      "reduced training speed-up, these threads vs 1, interleaved steps (median pair ratio)"},
     {"train_standard224_b32_speedup", "x", case_train_std_speedup,
      "standard 224 training speed-up, these threads vs 1, interleaved steps (median pair ratio)"},
+    {"infer_standard224_b1_scaling", "x", case_infer_scaling,
+     "standard 224 batch-1 inference, speed-up of the largest thread count over 1 (1, 2, 4, 8, 16, --threads)"},
+    {"cold_start_standard224_ms", "ms", case_cold_start,
+     "mnv2_model_create() to the first batch-1 inference's logits, standard 224"},
 };
 #define N_CASES ((int)(sizeof CASES / sizeof CASES[0]))
 
@@ -603,6 +694,10 @@ int main(int argc, char **argv)
             if (res[c].step_s > 0)
                 printf(", %.1f ms/step", res[c].step_s * 1e3);
             printf(")\n");
+            if (res[c].profiled)
+                printf("%-34s %10s %-6s threads: planned balance %.3f, idle %.1f%% of loop time, %.1f%% of the "
+                       "time in parallel loops\n", "", "", "", res[c].balance, res[c].idle * 100,
+                       res[c].parallel * 100);
             fflush(stdout);
         }
     }
@@ -626,6 +721,12 @@ int main(int argc, char **argv)
                 fprintf(out, ", \"%s\": null", CASES[c].name);
             else if (selected[c])
                 fprintf(out, ", \"%s\": %.4f", CASES[c].name, res[c].value);
+            if (selected[c] && res[c].profiled)
+                fprintf(out, ", \"%s_balance\": %.4f, \"%s_idle\": %.4f, \"%s_parallel\": %.4f", CASES[c].name,
+                        res[c].balance, CASES[c].name, res[c].idle, CASES[c].name, res[c].parallel);
+            if (selected[c] && CASES[c].run == case_infer_scaling)
+                for (int i = 0; i < g_scaling_n; i++)
+                    fprintf(out, ", \"infer_standard224_b1_ms_t%d\": %.4f", g_scaling_threads[i], g_scaling_ms[i]);
         }
         if (peak_fraction >= 0)
             fprintf(out, ", \"peak_fraction\": %.4f", peak_fraction);
