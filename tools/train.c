@@ -292,12 +292,19 @@ int main(int argc, char **argv)
         mnv2_load_options lo;
         mnv2_load_options_default(&lo);
         lo.threads = o.threads;
-        lo.max_batch = st.batch / tm_size(); /* --batch; the checkpoint's batch is checked below */
         ex_check(mnv2_checkpoint_load(o.resume, &lo, &model, &info), "resuming");
         const void *blob;
         uint64_t size;
         ex_check(mnv2_file_info_blob(info, &blob, &size), "resuming from %s", o.resume);
         train_state_load(&st, blob, size, o.resume);
+        /* Saved with the batch share of the run that wrote it: size it for this run's share. */
+        const uint32_t want = st.batch / tm_size();
+        if (want && model_int(model, MNV2_KEY_MAX_BATCH) != want) {
+            mnv2_model_destroy(model);
+            mnv2_file_info_destroy(info);
+            lo.max_batch = want;
+            ex_check(mnv2_checkpoint_load(o.resume, &lo, &model, &info), "resuming");
+        }
     } else {
         train_state_alloc(&st);
     }

@@ -111,8 +111,9 @@ resume)
     [ -s run.ckpt ] || fail "no checkpoint"
     [ $rc -ne 0 ] || echo "(the run ended before the signal)"
     cp run.ckpt run1.ckpt && cp run.ckpt run3.ckpt
-    run1 "${big[@]}" --resume run1.ckpt --out r1.mnv2
-    runN 3 "${big[@]}" --sync-bn --resume run3.ckpt --out r3.mnv2
+    # Without --batch: the checkpoint's batch (48) is used, split over 1 and over 3 processes.
+    "$train" --data data --threads 1 --resume run1.ckpt --out r1.mnv2 > /dev/null || fail "resume at N=1"
+    runN 3 --sync-bn --resume run3.ckpt --out r3.mnv2
     grep "resuming from run3.ckpt: epoch" out.txt || fail "nothing left to resume (the run was not stopped)"
     "$compare" r3.mnv2 r1.mnv2 1e-5 || fail "resumed at N=3 differs from resumed at N=1"
     ;;
