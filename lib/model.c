@@ -567,6 +567,26 @@ int32_t mnv2_model_get_normalization(const mnv2_model *m, float *mean, float *st
 
 /* ---- forward / backward ---- */
 
+int32_t mnv2_model_set_bn_stats_hook(mnv2_model *m, mnv2_bn_stats_fn fn, void *user)
+{
+    mnv2__clear_error();
+    if (!m)
+        return mnv2__fail(MNV2_ERR_INVALID_ARGUMENT, "mnv2_model_set_bn_stats_hook: NULL model");
+    if (!m->grads)
+        return mnv2__fail(MNV2_ERR_BAD_STATE, "mnv2_model_set_bn_stats_hook: inference-only model");
+    m->bn_hook = fn;
+    m->bn_hook_user = fn ? user : NULL;
+    return MNV2_OK;
+}
+
+static int32_t hook_failure(mnv2_model *m, const char *fn)
+{
+    const int32_t rc = m->hook_failed;
+    m->hook_failed = 0;
+    return mnv2__fail(MNV2_ERR_HOOK, "%s: the batch-statistics callback %s", fn,
+                      rc == MNV2_ERR_HOOK ? "returned an invalid count or statistic" : "reported a failure");
+}
+
 int32_t mnv2_forward(mnv2_model *m, const float *images, size_t n_images, uint32_t batch, int32_t mode, float *logits,
                      size_t n_logits)
 {
@@ -589,7 +609,10 @@ int32_t mnv2_forward(mnv2_model *m, const float *images, size_t n_images, uint32
     if (mode == MNV2_MODE_TRAIN && !m->grads)
         return mnv2__fail(MNV2_ERR_BAD_STATE, "mnv2_forward: training mode on an inference-only model");
     m->fwd_batch = 0;
+    m->hook_failed = 0;
     mnv2__forward(m, images, batch, mode == MNV2_MODE_TRAIN);
+    if (m->hook_failed)
+        return hook_failure(m, "mnv2_forward");
     if (mode == MNV2_MODE_TRAIN)
         m->fwd_batch = batch;
     if (logits)
@@ -645,9 +668,12 @@ int32_t mnv2_backward(mnv2_model *m, const int32_t *labels, uint32_t n_labels, f
     const double mean = total / (double)B;
     if (!isfinite(mean))
         return mnv2__fail(MNV2_ERR_NOT_FINITE, "mnv2_backward: the loss is not finite (diverged?)");
+    m->hook_failed = 0;
     mnv2__backward(m, (uint32_t)B);
     m->fwd_batch = 0;
     m->have_grads = 1;
+    if (m->hook_failed)
+        return hook_failure(m, "mnv2_backward");
     if (loss)
         *loss = (float)mean;
     return MNV2_OK;
@@ -666,8 +692,11 @@ int32_t mnv2_backward_logits(mnv2_model *m, const float *dlogits, size_t n_dlogi
         if (!isfinite(dlogits[i]))
             return mnv2__fail(MNV2_ERR_NOT_FINITE, "mnv2_backward_logits: value %zu is not finite", i);
     memcpy(arena(m, m->plan->probs), dlogits, n_dlogits * sizeof(float));
+    m->hook_failed = 0;
     mnv2__backward(m, m->fwd_batch);
     m->fwd_batch = 0;
     m->have_grads = 1;
+    if (m->hook_failed)
+        return hook_failure(m, "mnv2_backward_logits");
     return MNV2_OK;
 }

@@ -24,6 +24,7 @@ pub const MNV2_ERR_UNSUPPORTED: i32 = -12;
 pub const MNV2_ERR_THREAD: i32 = -13;
 pub const MNV2_ERR_NOT_FOUND: i32 = -14;
 pub const MNV2_ERR_NOT_FINITE: i32 = -15;
+pub const MNV2_ERR_HOOK: i32 = -16;
 pub const MNV2_ISA_SCALAR: i32 = 0;
 pub const MNV2_ISA_SSE41: i32 = 1;
 pub const MNV2_ISA_AVX2: i32 = 2;
@@ -65,7 +66,12 @@ pub const MNV2_KEY_LABEL_SMOOTHING: i32 = 44;
 pub const MNV2_KEY_STEP: i32 = 45;
 pub const MNV2_KEY_DECAY_ALL: i32 = 46;
 pub const MNV2_KEY_RNG_STATE: i32 = 47;
+pub const MNV2_KEY_THREAD_PROFILE: i32 = 48;
 pub const MNV2_KEY_ISA: i32 = 64;
+pub const MNV2_KEY_THREAD_LOOPS: i32 = 65;
+pub const MNV2_KEY_THREAD_LOOP_NS: i32 = 66;
+pub const MNV2_KEY_THREAD_IDLE: i32 = 67;
+pub const MNV2_KEY_THREAD_BALANCE: i32 = 68;
 pub const MNV2_OPTIMIZER_ADAM: i32 = 1;
 pub const MNV2_OPTIMIZER_ADAMW: i32 = 2;
 pub const MNV2_OPTIMIZER_SGD: i32 = 3;
@@ -86,6 +92,8 @@ pub const MNV2_STAT_LAYERS: i32 = 7;
 pub const MNV2_STAT_BLOCKS: i32 = 8;
 pub const MNV2_MODE_INFER: i32 = 0;
 pub const MNV2_MODE_TRAIN: i32 = 1;
+pub const MNV2_BN_STATS_FORWARD: i32 = 1;
+pub const MNV2_BN_STATS_BACKWARD: i32 = 2;
 pub const MNV2_TENSOR_PARAM: i32 = 1;
 pub const MNV2_TENSOR_RUNNING_MEAN: i32 = 2;
 pub const MNV2_TENSOR_RUNNING_VAR: i32 = 3;
@@ -639,6 +647,58 @@ extern "C" {
     #[doc = " @brief Learning rate the model's schedule gives at optimizer step @p step (0-based)."]
     #[doc = "  @return #MNV2_OK, #MNV2_ERR_INVALID_ARGUMENT."]
     pub fn mnv2_schedule_lr(model: *const mnv2_model, step: i64, lr: *mut f32) -> i32;
+}
+#[doc = " @brief The batch-statistics callback (see mnv2_model_set_bn_stats_hook())."]
+#[doc = "  @param user     the pointer given at registration."]
+#[doc = "  @param phase    #MNV2_BN_STATS_FORWARD or #MNV2_BN_STATS_BACKWARD."]
+#[doc = "  @param layer    the convolution the BN follows, named as mnv2_config_layer_info() names it"]
+#[doc = "                  (\"features.0.0\", \"features.2.conv.1\", ...); valid during the call only."]
+#[doc = "  @param channels number of values in @p s1 and in @p s2."]
+#[doc = "  @param count    in: the values per channel of this model's batch; out: those of the batch the"]
+#[doc = "                  statistics now describe (>= 1, finite)."]
+#[doc = "  @param s1, s2   the statistics described at the phase, double, @p channels each; the callback"]
+#[doc = "                  may overwrite them in place (each result must be finite; a variance >= 0)."]
+#[doc = "  @return 0 to continue; any other value fails the pass with #MNV2_ERR_HOOK."]
+pub type mnv2_bn_stats_fn = ::std::option::Option<
+    unsafe extern "C" fn(
+        user: *mut ::std::os::raw::c_void,
+        phase: i32,
+        layer: *const ::std::os::raw::c_char,
+        channels: u32,
+        count: *mut f64,
+        s1: *mut f64,
+        s2: *mut f64,
+    ) -> i32,
+>;
+extern "C" {
+    #[doc = " @brief Register (or with @p fn NULL, remove) the batch-statistics callback of a model."]
+    #[doc = ""]
+    #[doc = "  In a training forward (#MNV2_MODE_TRAIN) the callback is called once per batch-norm layer, in"]
+    #[doc = "  network order (stem, blocks, head), with #MNV2_BN_STATS_FORWARD, after the layer's batch mean"]
+    #[doc = "  and variance are computed and before they normalise the layer or update its running statistics"]
+    #[doc = "  (the running variance takes the unbiased estimate from the returned @p count). In mnv2_backward()"]
+    #[doc = "  and mnv2_backward_logits() it is called once per batch-norm layer, in reverse order, with"]
+    #[doc = "  #MNV2_BN_STATS_BACKWARD: the gamma and beta gradients are accumulated from this model's own"]
+    #[doc = "  sums before the call; the returned sums and count give the input gradient,"]
+    #[doc = "  dz = gamma * invstd * (g - s1 / count - (z - mean) * invstd^2 * s2 / count). Returning the sums"]
+    #[doc = "  over all processes (with the summed count) and averaging the gradients afterwards gives the"]
+    #[doc = "  gradients of one process holding the whole batch. Inference forwards never call it."]
+    #[doc = ""]
+    #[doc = "  The callback runs on the thread that called mnv2_forward() / mnv2_backward(), never"]
+    #[doc = "  concurrently for one model, and must not call mnv2 functions on the same model. When it returns"]
+    #[doc = "  non-zero (or invalid values), it is not called again for the rest of that pass, the pass runs to"]
+    #[doc = "  its end with the model's own statistics and the call returns #MNV2_ERR_HOOK: after a failed"]
+    #[doc = "  forward no backward may follow; after a failed backward the gradients are unspecified (clear"]
+    #[doc = "  them with mnv2_zero_grad()). Not saved with the model."]
+    #[doc = "  @param fn    the callback, or NULL to remove it."]
+    #[doc = "  @param user  passed to every call; owned by the caller, must outlive the registration."]
+    #[doc = "  @return #MNV2_OK, #MNV2_ERR_INVALID_ARGUMENT (NULL model), #MNV2_ERR_BAD_STATE (inference-only"]
+    #[doc = "          model). Not thread-safe with other calls on the same model."]
+    pub fn mnv2_model_set_bn_stats_hook(
+        model: *mut mnv2_model,
+        fn_: mnv2_bn_stats_fn,
+        user: *mut ::std::os::raw::c_void,
+    ) -> i32;
 }
 extern "C" {
     #[doc = " @brief Number of named tensors. @return #MNV2_OK, #MNV2_ERR_INVALID_ARGUMENT."]
