@@ -517,6 +517,7 @@ static void test_bounded_memory(void **state)
 
 int main(void)
 {
+    mallopt(M_ARENA_MAX, 1); /* the workers' allocations in the heap that mallinfo2() reports */
     const char *base = getenv("TMPDIR");
     snprintf(root, sizeof root, "%s/mnv2-image-XXXXXX", base && *base ? base : "/tmp");
     if (!mkdtemp(root))
