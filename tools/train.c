@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "imagedata.h"
 #include "svg.h"
 #include "traindata.h"
 #include "trainstate.h"
@@ -25,6 +26,7 @@ typedef struct options {
     uint32_t expansion;
     double lr, weight_decay, width, bn_momentum, adam_eps;
     char *owned[3]; /* default file names made from --out */
+    image_opts img;  /* image folders and --size (imagedata.c) */
 } options;
 
 static volatile sig_atomic_t stop_signal;
@@ -38,7 +40,8 @@ static void usage(void)
 {
     printf("usage: mnv2-train --data DIR [options]\n"
            "Train MobileNetV2 (Adam, linear warm-up then cosine decay, random flip, standardisation).\n"
-           "  --data DIR          CIFAR-10 / CIFAR-100 binary or IDX (.gz or not) dataset directory\n"
+           "  --data DIR          CIFAR-10 / CIFAR-100 binary or IDX (.gz or not) dataset directory,\n"
+           "                      or an image folder (DIR/train/<class>/*.jpg, DIR/val/...)\n"
            "  --model M           reduced (32x32x3, default), standard (224x224x3) or a block table\n"
            "                      t,c,n,s;t,c,n,s;... on the reduced preset\n"
            "  --epochs N          epochs (30)\n"
@@ -64,8 +67,9 @@ static void usage(void)
            "  --resume FILE       continue from a checkpoint (its settings win over the options above)\n"
            "  --csv FILE          per-epoch log (OUT.csv)\n"
            "  --svg FILE          loss and accuracy plot (OUT.svg)\n"
-           "  --help, --version\n"
-           "OUT is --out without a .mnv2 extension.\n");
+           "  --help, --version\n");
+    fputs(image_opts_usage(), stdout);
+    printf("OUT is --out without a .mnv2 extension.\n");
 }
 
 /* The value of keyword @p s among @p n names (values[i] for names[i]), or exit naming @p opt. */
@@ -161,6 +165,7 @@ static void parse_args(int argc, char **argv, options *o, train_state *st)
             o->csv = v;
         } else if (ex_opt(argc, argv, &i, "--svg", &v)) {
             o->svg = v;
+        } else if (image_opts_parse(argc, argv, &i, &o->img)) {
         } else {
             ex_die("unknown argument '%s' (see --help)", a);
         }
@@ -200,6 +205,10 @@ static mnv2_model *create_model(const options *o, const train_state *st, uint32_
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         ex_check(mnv2_config_set_int(cfg, ints[i].key, ints[i].value), "configuring the model (key %d)",
                  (int)ints[i].key);
+    if (o->img.size) {
+        ex_check(mnv2_config_set_int(cfg, MNV2_KEY_INPUT_HEIGHT, o->img.size), "--size");
+        ex_check(mnv2_config_set_int(cfg, MNV2_KEY_INPUT_WIDTH, o->img.size), "--size");
+    }
     ex_check(mnv2_config_set_float(cfg, MNV2_KEY_LR, o->lr), "--lr");
     ex_check(mnv2_config_set_float(cfg, MNV2_KEY_ADAM_EPS, o->adam_eps), "--adam-eps");
     ex_check(mnv2_config_set_float(cfg, MNV2_KEY_WEIGHT_DECAY, o->weight_decay), "--weight-decay");
@@ -218,12 +227,12 @@ static int64_t model_int(const mnv2_model *m, int32_t key)
     return v;
 }
 
-static void write_checkpoint(mnv2_model *model, const mnv2_batch_iter *it, const train_state *st,
+static void write_checkpoint(mnv2_model *model, const train_iter *it, const train_state *st,
                              const train_data *td, const char *path)
 {
     size_t size;
     char *blob = train_state_save(st, &size);
-    ex_check(mnv2_checkpoint_save(model, it, blob, size, td->names, td->classes, path), "writing checkpoint");
+    ex_check(titer_checkpoint(model, it, blob, size, td->names, td->classes, path), "writing checkpoint");
     free(blob);
 }
 
@@ -290,7 +299,10 @@ int main(int argc, char **argv)
     st.warmup = st.warmup < st.epochs ? st.warmup : st.epochs;
 
     train_data td;
-    train_data_open(&td, o.data, st.limit, st.test_limit);
+    if (image_data_is_folder(o.data))
+        image_data_open(&td, o.data, &o.img, st.limit, st.test_limit);
+    else
+        train_data_open(&td, o.data, st.limit, st.test_limit);
     if (!o.resume)
         model = create_model(&o, &st, td.classes);
     if (o.resume && (uint32_t)model_int(model, MNV2_KEY_CLASSES) != td.classes)
@@ -301,7 +313,10 @@ int main(int argc, char **argv)
 
     /* Standardisation from the training images, the batch iterator and the schedule. */
     ex_norm norm;
-    train_data_norm(&td, c, &norm);
+    if (td.img_train)
+        image_data_norm(&td, &o.img, strcmp(o.model, "standard") == 0, h < w ? h : w, c, &norm);
+    else
+        train_data_norm(&td, c, &norm);
     /* Recorded with the model, so that checkpoints and the model file tell how to prepare inputs. */
     ex_check(mnv2_model_set_normalization(model, norm.mean, norm.std, norm.n), "standardisation");
     mnv2_batch_options bo;
@@ -314,13 +329,12 @@ int main(int argc, char **argv)
     bo.norm = norm.n == 1 ? MNV2_NORM_GLOBAL : MNV2_NORM_CHANNEL;
     bo.seed = st.seed;
     bo.mean = norm.mean, bo.std = norm.std;
-    mnv2_batch_iter *it;
-    ex_check(mnv2_batch_iter_create(td.train, &bo, &it), "creating the batch iterator");
-    uint64_t steps, seed, epoch, position;
-    ex_check(mnv2_batch_iter_info(it, &steps, NULL, NULL, NULL), "batch iterator");
+    train_iter it;
+    titer_create(&it, &td, &bo, &o.img);
+    uint64_t steps = titer_batches(&it), seed, epoch, position;
     if (o.resume) {
         ex_check(mnv2_file_info_iter_state(info, &seed, &epoch, &position), "resuming from %s", o.resume);
-        ex_check(mnv2_batch_iter_set_state(it, seed, epoch, position), "resuming from %s", o.resume);
+        titer_set_state(&it, seed, epoch, position);
         if (epoch != st.done)
             ex_die("%s: inconsistent checkpoint (iterator at epoch %llu, %u epochs logged)", o.resume,
                    (unsigned long long)epoch, st.done);
@@ -334,9 +348,11 @@ int main(int argc, char **argv)
         ex_check(mnv2_model_set_int(model, MNV2_KEY_WARMUP_STEPS, (int64_t)(steps * st.warmup)), "warm-up steps");
     }
     mnv2_file_info_destroy(info);
-    printf("training on %u images (%ux%ux%u, %u classes), testing on %u; model %ux%ux%u, %llu batches of %u per epoch\n",
-           td.train_count, td.height, td.width, td.channels, classes, td.test_count, h, w, c,
-           (unsigned long long)steps, st.batch);
+    char shape[64] = "JPEG / PNG decoded on the fly";
+    if (!td.img_train)
+        snprintf(shape, sizeof shape, "%ux%ux%u", td.height, td.width, td.channels);
+    printf("training on %u images (%s, %u classes), testing on %u; model %ux%ux%u, %llu batches of %u per epoch\n",
+           td.train_count, shape, classes, td.test_count, h, w, c, (unsigned long long)steps, st.batch);
     fflush(stdout);
 
     struct sigaction sa;
@@ -357,13 +373,15 @@ int main(int argc, char **argv)
     eo.shuffle = 0, eo.flip = 0, eo.pad_crop = 0, eo.drop_last = 0;
 
     for (uint32_t e = st.done; e < st.epochs && !stop_signal; e++) {
-        ex_check(mnv2_batch_iter_get_state(it, NULL, NULL, &position), "batch iterator");
+        titer_get_state(&it, NULL, NULL, &position);
+        double input_wait = 0; /* seconds the loop waited for its next batch */
         for (uint64_t step = position / st.batch;;) {
             uint32_t b;
             if (stop_signal)
                 break;
             double t0 = ex_now();
-            ex_check(mnv2_batch_next(it, x, n_x, y, st.batch, &b), "reading a batch");
+            titer_next(&it, x, n_x, y, st.batch, &b);
+            input_wait += ex_now() - t0;
             if (b == 0)
                 break;
             float loss;
@@ -386,27 +404,28 @@ int main(int argc, char **argv)
         if (tty)
             fprintf(stderr, "\r\033[Kepoch %u/%u  testing on %u images...", e + 1, st.epochs, td.test_count);
         double t0 = ex_now(), test_loss, top1;
-        ex_check(mnv2_evaluate(model, td.test, &eo, &test_loss, &top1, NULL), "evaluating");
+        titer_evaluate(model, &td, &eo, &o.img, &test_loss, &top1);
         st.eval_seconds += ex_now() - t0;
         float lr = 0;
         ex_check(mnv2_schedule_lr(model, model_int(model, MNV2_KEY_STEP) - 1, &lr), "learning rate");
         ex_epoch *r = &st.hist[st.done++];
         *r = (ex_epoch){st.loss_sum / st.seen, 100 * st.correct / st.seen, test_loss, 100 * top1, lr,
                         st.train_seconds + st.eval_seconds};
-        double rate = st.seen / st.train_seconds;
+        double rate = st.seen / st.train_seconds, wait = st.train_seconds > 0 ? input_wait / st.train_seconds : 0;
         st.loss_sum = st.correct = st.seen = st.train_seconds = st.eval_seconds = 0;
-        write_checkpoint(model, it, &st, &td, o.checkpoint);
+        write_checkpoint(model, &it, &st, &td, o.checkpoint);
         write_logs(&st, &o);
         if (tty)
             fprintf(stderr, "\r\033[K");
-        printf("epoch %u/%u: train loss %.3f acc %.2f%% | test loss %.3f acc %.2f%% | %.0f img/s %.0f s\n", e + 1,
-               st.epochs, r->train_loss, r->train_acc, r->test_loss, r->test_acc, rate, r->seconds);
+        printf("epoch %u/%u: train loss %.3f acc %.2f%% | test loss %.3f acc %.2f%% | %.0f img/s %.0f s | input wait "
+               "%.1f%%\n", e + 1, st.epochs, r->train_loss, r->train_acc, r->test_loss, r->test_acc, rate, r->seconds,
+               100 * wait);
         fflush(stdout);
     }
     if (stop_signal) {
         if (tty)
             fprintf(stderr, "\r\033[K");
-        write_checkpoint(model, it, &st, &td, o.checkpoint);
+        write_checkpoint(model, &it, &st, &td, o.checkpoint);
         fprintf(stderr, "%s: interrupted: checkpoint written to %s (continue with --resume %s)\n", ex_prog(),
                 o.checkpoint, o.checkpoint);
         return 128 + stop_signal;
@@ -417,7 +436,7 @@ int main(int argc, char **argv)
 
     free(x), free(logits), free(y), free(st.hist);
     free(o.owned[0]), free(o.owned[1]), free(o.owned[2]);
-    mnv2_batch_iter_destroy(it);
+    titer_destroy(&it);
     mnv2_model_destroy(model);
     train_data_close(&td);
     return 0;

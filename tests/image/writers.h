@@ -18,10 +18,9 @@ static inline uint8_t pattern(uint32_t y, uint32_t x, uint32_t c, uint32_t h, ui
     return (uint8_t)v;
 }
 
-/* JPEG of h x w: comps 1 (grey), 3 (RGB) or 4 (CMYK written inverted with an Adobe marker:
- * C, M, Y = the RGB pattern, K = 255: decoded as Adobe inverted CMYK, R = C * K / 255 = pattern). */
-static inline int write_jpeg(const char *path, uint32_t h, uint32_t w, int comps, int progressive, uint32_t seed,
-                             int quality)
+/* JPEG of h x w x comps pixels (HWC; comps 1 grey, 3 RGB, 4 CMYK as given, with libjpeg's Adobe marker). */
+static inline int write_jpeg_pixels(const char *path, uint32_t h, uint32_t w, int comps, const uint8_t *px,
+                                    int progressive, int quality)
 {
     FILE *f = fopen(path, "wb");
     if (!f)
@@ -38,22 +37,30 @@ static inline int write_jpeg(const char *path, uint32_t h, uint32_t w, int comps
     if (progressive)
         jpeg_simple_progression(&ci);
     jpeg_start_compress(&ci, TRUE);
-    uint8_t *row = malloc((size_t)w * comps);
     while (ci.next_scanline < h) {
-        uint32_t y = ci.next_scanline;
-        for (uint32_t x = 0; x < w; x++)
-            for (int c = 0; c < comps; c++)
-                /* libjpeg writes CMYK with an Adobe marker and stores the values as given: a reader
-                 * that knows Adobe's inversion gets R = C * K / 255. */
-                row[(size_t)x * comps + c] = comps == 4 ? (c == 3 ? 255 : pattern(y, x, (uint32_t)c, h, w, seed))
-                                                        : pattern(y, x, (uint32_t)c, h, w, seed);
-        JSAMPROW r = row;
+        JSAMPROW r = (JSAMPROW)(px + (size_t)ci.next_scanline * w * comps);
         jpeg_write_scanlines(&ci, &r, 1);
     }
     jpeg_finish_compress(&ci);
     jpeg_destroy_compress(&ci);
-    free(row);
     return fclose(f);
+}
+
+/* JPEG of the pattern: comps 1 (grey), 3 (RGB) or 4 (CMYK with an Adobe marker:
+ * C, M, Y = the RGB pattern, K = 255: decoded as Adobe inverted CMYK, R = C * K / 255 = pattern). */
+static inline int write_jpeg(const char *path, uint32_t h, uint32_t w, int comps, int progressive, uint32_t seed,
+                             int quality)
+{
+    uint8_t *px = malloc((size_t)h * w * comps);
+    if (!px)
+        return -1;
+    for (uint32_t y = 0; y < h; y++)
+        for (uint32_t x = 0; x < w; x++)
+            for (int c = 0; c < comps; c++)
+                px[((size_t)y * w + x) * comps + c] = comps == 4 && c == 3 ? 255 : pattern(y, x, (uint32_t)c, h, w, seed);
+    int rc = write_jpeg_pixels(path, h, w, comps, px, progressive, quality);
+    free(px);
+    return rc;
 }
 
 /* PNG of h x w: color_type PNG_COLOR_TYPE_*, depth 1, 8 or 16 (1 only for grey; palette: 8, a
