@@ -29,6 +29,7 @@ struct mnv2_image_loader {
     uint64_t key, start, end, next_job, cj; /* start: position of batch 0 since the last reset */
     uint32_t busy;
     int quit;
+    int rolled; /* the workers already run the next epoch; the next call reports this one's end */
     pthread_mutex_t mu;
     pthread_cond_t work, ready;
     pthread_t *thr;
@@ -112,16 +113,14 @@ static void free_msg(char *m)
         free(m);
 }
 
-/* With the lock held and no job in flight: restart the pipeline at the consumer's state. */
-static void reset(mnv2_image_loader *l, int new_order)
+/* With the lock held and no job in flight: restart the pipeline at @p epoch, @p position. */
+static void reset(mnv2_image_loader *l, uint64_t epoch, uint64_t position)
 {
-    if (new_order) {
-        l->key = mi_epoch_key(l->seed, l->epoch);
-        mi_epoch_order(l->order, l->count, l->key, (int)l->o.shuffle);
-    }
-    l->start = l->next_job = l->position;
-    uint64_t left = l->count > l->position ? l->count - l->position : 0;
-    l->end = l->o.drop_last ? l->position + left / l->batch * l->batch : l->count;
+    l->key = mi_epoch_key(l->seed, epoch);
+    mi_epoch_order(l->order, l->count, l->key, (int)l->o.shuffle);
+    l->start = l->next_job = position;
+    uint64_t left = l->count > position ? l->count - position : 0;
+    l->end = l->o.drop_last ? position + left / l->batch * l->batch : l->count;
     l->cj = 0;
     for (size_t i = 0; i < (size_t)l->ring * l->batch; i++) {
         free_msg(l->err[i]);
@@ -209,7 +208,7 @@ int32_t mnv2_image_loader_create(const mnv2_image_folder *f, const mnv2_image_lo
     pthread_cond_init(&l->ready, NULL);
     l->seed = o->seed;
     pthread_mutex_lock(&l->mu);
-    reset(l, 1);
+    reset(l, 0, 0);
     pthread_mutex_unlock(&l->mu);
     for (uint32_t i = 0; i < o->workers; i++) {
         if (pthread_create(&l->thr[i], NULL, worker, l) != 0) {
@@ -253,11 +252,18 @@ int32_t mnv2_image_loader_next(mnv2_image_loader *l, float *images, size_t n_ima
         return mi_fail(MNV2_ERR_SIZE_MISMATCH, "mnv2_image_loader_next: room for %zu floats and %u labels, a batch "
                        "needs %zu and %u", n_images, n_labels, l->batch * l->image_floats, l->batch);
     pthread_mutex_lock(&l->mu);
+    if (l->rolled) { /* the last batch was delivered: report the end, the next epoch is under way */
+        l->rolled = 0;
+        l->epoch++, l->position = 0;
+        pthread_mutex_unlock(&l->mu);
+        *batch = 0;
+        return MNV2_OK;
+    }
     uint64_t first = l->start + l->cj * l->batch;
-    if (first >= l->end) { /* the epoch is over */
+    if (first >= l->end) { /* the epoch is over (a state set at its end) */
         drain(l);
         l->epoch++, l->position = 0;
-        reset(l, 1);
+        reset(l, l->epoch, 0);
         pthread_mutex_unlock(&l->mu);
         *batch = 0;
         return MNV2_OK;
@@ -308,6 +314,11 @@ int32_t mnv2_image_loader_next(mnv2_image_loader *l, float *images, size_t n_ima
     l->done[s] = 0;
     l->cj++;
     l->position = first + n;
+    if (l->position >= l->end) { /* that was the epoch's last batch: start decoding the next one now */
+        drain(l);
+        reset(l, l->epoch + 1, 0);
+        l->rolled = 1;
+    }
     pthread_cond_broadcast(&l->work);
     pthread_mutex_unlock(&l->mu);
     *batch = k;
@@ -335,8 +346,8 @@ int32_t mnv2_image_loader_set_state(mnv2_image_loader *l, uint64_t seed, uint64_
                        l ? l->count : 0);
     pthread_mutex_lock(&l->mu);
     drain(l);
-    l->seed = seed, l->epoch = epoch, l->position = position;
-    reset(l, 1);
+    l->seed = seed, l->epoch = epoch, l->position = position, l->rolled = 0;
+    reset(l, epoch, position);
     pthread_mutex_unlock(&l->mu);
     return MNV2_OK;
 }

@@ -30,6 +30,8 @@
 #include "mnv2.h"
 #include "mnv2_data.h"
 
+/** @def MNV2_IMAGE_API
+ *  Marks the symbols libmnv2-image exports (default visibility). */
 #if defined(_WIN32)
 #define MNV2_IMAGE_API
 #elif defined(__GNUC__)
@@ -171,8 +173,10 @@ typedef struct mnv2_image_loader_options {
     uint32_t channels;    /**< Output channels: 1 or 3. Default 3. */
     int32_t transform;    /**< #MNV2_IMAGE_TRANSFORM_TRAIN or #MNV2_IMAGE_TRANSFORM_EVAL. Default train. */
     uint32_t resize;      /**< Evaluation: the shorter side before the centre crop; 0 = round(height * 256 / 224). */
-    float scale_min, scale_max; /**< Training crop area fraction. Default 0.08, 1. */
-    float ratio_min, ratio_max; /**< Training crop aspect ratio. Default 3/4, 4/3. */
+    float scale_min;      /**< Training crop: smallest fraction of the image's area. Default 0.08. */
+    float scale_max;      /**< Training crop: largest fraction of the image's area. Default 1. */
+    float ratio_min;      /**< Training crop: smallest aspect ratio (width / height). Default 3/4. */
+    float ratio_max;      /**< Training crop: largest aspect ratio. Default 4/3. */
     uint32_t flip;        /**< Training: random horizontal flip. Default 1. */
     uint32_t shuffle;     /**< A new order every epoch (else folder order). Default 1. */
     uint32_t drop_last;   /**< Leave out the last partial batch. Default 0. */
