@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # CI stage for libmnv2-image (JPEG / PNG image folders). The suite 'image' already ran in ./build
 # (the README's test command, tests/run-all.sh, installs libjpeg and libpng) and under ASan +
-# UBSan (./build-asan, without the python test); this stage makes sure none of it was skipped
-# here and fuzzes the decoder. Budget: 3 minutes on 2 cores (measured: about 1 minute).
+# UBSan (./build-asan, without the python test and the tools test, suite 'slow'); this stage
+# makes sure none of it was skipped here and fuzzes the decoder. Budget: 3 minutes on 2 cores (measured: about 1 minute).
 #   1. the 'image' tests but the slow tools test, again in ./build, failing on any skip (the
 #      torchvision comparison needs python3-torch, python3-torchvision and python3-pil);
 #   2. the libFuzzer target tests/fuzz/fuzz_decode.c for 20 seconds when clang is there.
