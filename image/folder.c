@@ -95,9 +95,9 @@ static int32_t list_dir(const char *dir, strlist *dirs, strlist *files)
         free(p);
     }
     closedir(d);
-    if (dirs)
+    if (dirs && dirs->n > 1)
         qsort(dirs->s, dirs->n, sizeof *dirs->s, cmp_str);
-    if (files)
+    if (files && files->n > 1)
         qsort(files->s, files->n, sizeof *files->s, cmp_str);
     return rc;
 }
@@ -157,7 +157,8 @@ static int32_t scan_class(mnv2_image_folder *f, const char *cls, int32_t label, 
         if (done.n > 100000)
             rc = mi_fail(MNV2_ERR_FORMAT, "%s/%s: more than 100000 directories (a link loop?)", f->root, cls);
     }
-    qsort(done.s, done.n, sizeof *done.s, cmp_str);
+    if (done.n > 1)
+        qsort(done.s, done.n, sizeof *done.s, cmp_str);
     for (size_t i = 0; rc == MNV2_OK && i < done.n; i++) {
         strlist files = {0};
         char *abs = join(f->root, done.s[i]);

@@ -280,6 +280,7 @@ char **ex_list_images(const char *dir, size_t *n)
         list[*n - 1] = p;
     }
     closedir(d);
-    qsort(list, *n, sizeof *list, cmp_path);
+    if (*n > 1)
+        qsort(list, *n, sizeof *list, cmp_path);
     return list ? list : calloc(1, sizeof *list);
 }

@@ -153,6 +153,7 @@ int main(int argc, char **argv)
     if (!n_images)
         ex_die("no image given (see --help)");
 
+    int failed = 0; /* some file or directory could not be classified: exit status 1 */
     /* Directories expand to the images in them. */
     size_t n_files = 0, cap = 0;
     char **files = NULL;
@@ -163,8 +164,10 @@ int main(int argc, char **argv)
         if (stat(images[k], &sb) == 0 && S_ISDIR(sb.st_mode)) {
             if (!(list = ex_list_images(images[k], &n)))
                 ex_die("%s: %s", images[k], strerror(errno));
-            if (!n)
+            if (!n) {
                 fprintf(stderr, "%s: %s: no image in this directory\n", ex_prog(), images[k]);
+                failed = 1;
+            }
         }
         if (n_files + n > cap) {
             cap = (n_files + n) * 2;
@@ -213,7 +216,6 @@ int main(int argc, char **argv)
     if (!x || !logits || !prob || !slot)
         ex_die("out of memory");
     top = top < classes ? top : (uint32_t)classes;
-    int failed = 0;
     for (size_t k = 0; k < n_files;) {
         /* Prepare up to `batch` readable images, reporting the others, then one forward pass. */
         uint32_t b = 0;
