@@ -331,6 +331,14 @@ MNV2_API int32_t mnv2_checkpoint_save(mnv2_model *model, const mnv2_batch_iter *
 MNV2_API int32_t mnv2_checkpoint_save_mem(mnv2_model *model, const mnv2_batch_iter *iter, const void *blob,
                                           uint64_t blob_size, const char *const *class_names, uint32_t n_names,
                                           void **data, size_t *size);
+/** @brief As mnv2_checkpoint_save(), with the iterator state given as values (@p seed, @p epoch,
+ *  @p position, read back by mnv2_file_info_iter_state()) instead of read from a #mnv2_batch_iter:
+ *  for input pipelines outside the library (the image-folder loader of libmnv2-image) that keep
+ *  the same (seed, epoch, position) state.
+ *  @return as mnv2_checkpoint_save(). Thread-safe for distinct models. */
+MNV2_API int32_t mnv2_checkpoint_save_state(mnv2_model *model, uint64_t seed, uint64_t epoch, uint64_t position,
+                                            const void *blob, uint64_t blob_size, const char *const *class_names,
+                                            uint32_t n_names, const char *path);
 /** @brief Free a buffer returned by the `_save_mem` functions. NULL is accepted. */
 MNV2_API void mnv2_buffer_free(void *data);
 

@@ -12,7 +12,17 @@
 
 #include "common.h"
 
-#ifdef HAVE_PNG
+#include <dirent.h>
+#include <strings.h>
+#include <sys/stat.h>
+#ifdef HAVE_MNV2_IMAGE
+#include <mnv2_image.h>
+#endif
+
+#ifdef HAVE_MNV2_IMAGE
+#include <png.h>
+#define FORMATS "PGM / PPM, PNG or JPEG"
+#elif defined(HAVE_PNG)
 #include <png.h>
 #define FORMATS "PGM / PPM or PNG"
 #else
@@ -170,4 +180,107 @@ void ex_image_free(ex_image *img)
 {
     free(img->pixels);
     img->pixels = NULL;
+}
+
+#ifdef HAVE_MNV2_IMAGE
+/* JPEG / PNG: the evaluation transform (as libmnv2-image's loader), then mnv2_fit_image() for
+ * the channels and the standardisation (the sizes then match: no resizing there). */
+static int prepare_photo(const char *path, uint32_t h, uint32_t w, uint32_t c, const float *mean, const float *std,
+                         uint32_t n_stats, float *out, char *err, size_t en)
+{
+    uint8_t *px, *crop = NULL;
+    uint32_t ih, iw, ic, rh, rw, top, left;
+    uint32_t resize = (h * 256u + 112u) / 224u;
+    resize = resize < h ? h : resize;
+    resize = resize < w ? w : resize;
+    if (mnv2_image_read(path, &px, &ih, &iw, &ic) != MNV2_OK) {
+        const char *m = mnv2_image_last_error(); /* "PATH: what": the caller names the file */
+        size_t n = strlen(path);
+        return fail(err, en, "%s", strncmp(m, path, n) == 0 && m[n] == ':' ? m + n + 2 : m);
+    }
+    int rc = -1;
+    if (mnv2_image_eval_geometry(ih, iw, resize, h, w, &rh, &rw, &top, &left) != MNV2_OK)
+        fail(err, en, "%s", mnv2_image_last_error());
+    else if (!(crop = malloc((size_t)h * w * ic)))
+        fail(err, en, "out of memory");
+    else if (mnv2_image_resized_crop(px, ih, iw, ic, 0, 0, ih, iw, rh, rw, top, left, h, w, crop) != MNV2_OK)
+        fail(err, en, "%s", mnv2_image_last_error());
+    else if (mnv2_fit_image(crop, h, w, ic, h, w, c, mean, std, n_stats, out, (size_t)h * w * c) != MNV2_OK)
+        fail(err, en, "%s", mnv2_last_error());
+    else
+        rc = 0;
+    free(crop);
+    mnv2_image_free(px);
+    return rc;
+}
+#endif
+
+int ex_image_prepare(const char *path, uint32_t h, uint32_t w, uint32_t c, const float *mean, const float *std,
+                     uint32_t n_stats, float *out, char *err, size_t err_size)
+{
+#ifdef HAVE_MNV2_IMAGE
+    FILE *f = fopen(path, "rb");
+    uint8_t sig[8] = {0};
+    size_t got = f ? fread(sig, 1, sizeof sig, f) : 0;
+    if (f)
+        fclose(f);
+    if ((got >= 3 && sig[0] == 0xFF && sig[1] == 0xD8 && sig[2] == 0xFF) ||
+        (got == 8 && memcmp(sig, "\x89PNG\r\n\x1a\n", 8) == 0))
+        return prepare_photo(path, h, w, c, mean, std, n_stats, out, err, err_size);
+#endif
+    ex_image img;
+    if (ex_image_read(path, &img, err, err_size) != 0)
+        return -1;
+    int32_t rc = mnv2_fit_image(img.pixels, img.height, img.width, img.channels, h, w, c, mean, std, n_stats, out,
+                                (size_t)h * w * c);
+    ex_image_free(&img);
+    return rc == MNV2_OK ? 0 : fail(err, err_size, "%s", mnv2_last_error());
+}
+
+static int is_image_name(const char *name)
+{
+    static const char *const ext[] = {".jpg", ".jpeg", ".jpe", ".png", ".pgm", ".ppm"};
+    const char *dot = strrchr(name, '.');
+    for (size_t i = 0; dot && i < sizeof ext / sizeof ext[0]; i++)
+        if (strcasecmp(dot, ext[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int cmp_path(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **ex_list_images(const char *dir, size_t *n)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return NULL;
+    char **list = NULL;
+    size_t cap = 0;
+    *n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' || !is_image_name(e->d_name))
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            char **nl = realloc(list, cap * sizeof *list);
+            if (!nl)
+                ex_die("out of memory");
+            list = nl;
+        }
+        list[(*n)++] = ex_concat(dir, "");
+        char *p = malloc(strlen(dir) + strlen(e->d_name) + 2);
+        if (!p)
+            ex_die("out of memory");
+        sprintf(p, "%s/%s", dir, e->d_name);
+        free(list[*n - 1]);
+        list[*n - 1] = p;
+    }
+    closedir(d);
+    if (*n > 1)
+        qsort(list, *n, sizeof *list, cmp_path);
+    return list ? list : calloc(1, sizeof *list);
 }

@@ -27,7 +27,9 @@ typedef struct axis {
 /* Ticks at 1, 2 or 5 times a power of ten, about five of them, covering [lo, hi]. */
 static axis nice_axis(double lo, double hi)
 {
-    if (!(hi > lo))
+    /* A range below the values' precision (e.g. 33.333333333333336 vs 33.33333333333333) would give
+     * a step that adding to lo does not change: the tick loop would never end. */
+    if (!(hi - lo > 1e-9 * (fabs(lo) > 1.0 ? fabs(lo) : 1.0)))
         hi = lo + 1.0;
     double raw = (hi - lo) / 5.0, mag = pow(10.0, floor(log10(raw))), f = raw / mag;
     double step = (f <= 1.0 ? 1.0 : f <= 2.0 ? 2.0 : f <= 5.0 ? 5.0 : 10.0) * mag;

@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "common.h"
+#include "imagedata.h"
 #include "svg.h"
 #include "traindata.h"
 #include "train_mpi.h"
@@ -27,6 +28,7 @@ typedef struct options {
     uint32_t expansion;
     double lr, weight_decay, width, bn_momentum, adam_eps;
     char *owned[3]; /* default file names made from --out */
+    image_opts img;  /* image folders and --size (imagedata.c) */
 } options;
 
 static volatile sig_atomic_t stop_signal;
@@ -41,7 +43,8 @@ static const char help[] =
     "Train MobileNetV2 (Adam, linear warm-up then cosine decay, random flip, standardisation).\n"
     "\n"
     "Options:\n"
-    "  --data DIR          CIFAR-10 / CIFAR-100 binary or IDX (.gz or not) dataset directory\n"
+    "  --data DIR          CIFAR-10 / CIFAR-100 binary or IDX (.gz or not) dataset directory,\n"
+    "                      or an image folder (DIR/train/<class>/*.jpg, DIR/val/...)\n"
     "  --preset P          the network: reduced (32x32x3, default), standard (224x224x3) or a\n"
     "                      block table t,c,n,s;t,c,n,s;... on the reduced preset\n"
     "  --epochs N          epochs (30)\n"
@@ -71,11 +74,13 @@ static const char help[] =
     "                      (default: each process's own)\n"
     "  --mpi-timeout S     under mpirun: stop every process when one waits S seconds for\n"
     "                      the others (600; 0 = never)\n"
+    IMAGE_OPTS_HELP
     "  -h, --help          print this help and exit\n"
     "  -V, --version       print the version and exit\n"
     "\n"
     "OUT is --out without a .mnv2 extension. The per-epoch results go to stdout, the live\n"
     "progress line to stderr (terminals only).\n"
+    "Image folders (DIR/train/<class>/*.jpg|png) need a build with libmnv2-image.\n"
     "Data-parallel (a build with MPI): mpirun -np N mnv2-train ... splits each batch of --batch\n"
     "images evenly over the N processes.\n";
 
@@ -177,6 +182,7 @@ static void parse_args(int argc, char **argv, options *o, train_state *st)
             o->csv = v;
         } else if (ex_opt(argc, argv, &i, "--svg", &v)) {
             o->svg = v;
+        } else if (image_opts_parse(argc, argv, &i, &o->img)) {
         } else {
             cli_unknown(a);
         }
@@ -216,6 +222,10 @@ static mnv2_model *create_model(const options *o, const train_state *st, uint32_
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         ex_check(mnv2_config_set_int(cfg, ints[i].key, ints[i].value), "configuring the model (key %d)",
                  (int)ints[i].key);
+    if (o->img.size) {
+        ex_check(mnv2_config_set_int(cfg, MNV2_KEY_INPUT_HEIGHT, o->img.size), "--size");
+        ex_check(mnv2_config_set_int(cfg, MNV2_KEY_INPUT_WIDTH, o->img.size), "--size");
+    }
     ex_check(mnv2_config_set_float(cfg, MNV2_KEY_LR, o->lr), "--lr");
     ex_check(mnv2_config_set_float(cfg, MNV2_KEY_ADAM_EPS, o->adam_eps), "--adam-eps");
     ex_check(mnv2_config_set_float(cfg, MNV2_KEY_WEIGHT_DECAY, o->weight_decay), "--weight-decay");
@@ -234,12 +244,12 @@ static int64_t model_int(const mnv2_model *m, int32_t key)
     return v;
 }
 
-static void write_checkpoint(mnv2_model *model, const mnv2_batch_iter *it, const train_state *st,
+static void write_checkpoint(mnv2_model *model, const train_iter *it, const train_state *st,
                              const train_data *td, const char *path)
 {
     size_t size;
     char *blob = train_state_save(st, &size);
-    ex_check(mnv2_checkpoint_save(model, it, blob, size, td->names, td->classes, path), "writing checkpoint");
+    ex_check(titer_checkpoint(model, it, blob, size, td->names, td->classes, path), "writing checkpoint");
     free(blob);
 }
 
@@ -320,7 +330,10 @@ int main(int argc, char **argv)
         ex_die("--batch %u is not a multiple of the %u processes", st.batch, (unsigned)tm_size());
 
     train_data td;
-    train_data_open(&td, o.data, st.limit, st.test_limit);
+    if (image_data_is_folder(o.data))
+        image_data_open(&td, o.data, &o.img, st.limit, st.test_limit);
+    else
+        train_data_open(&td, o.data, st.limit, st.test_limit);
     if (!o.resume)
         model = create_model(&o, &st, td.classes);
     if (o.resume && (uint32_t)model_int(model, MNV2_KEY_CLASSES) != td.classes)
@@ -331,7 +344,10 @@ int main(int argc, char **argv)
 
     /* Standardisation from the training images, the batch iterator and the schedule. */
     ex_norm norm;
-    train_data_norm(&td, c, &norm);
+    if (td.img_train)
+        image_data_norm(&td, &o.img, strcmp(o.model, "standard") == 0, h < w ? h : w, c, &norm);
+    else
+        train_data_norm(&td, c, &norm);
     /* Recorded with the model, so that checkpoints and the model file tell how to prepare inputs. */
     ex_check(mnv2_model_set_normalization(model, norm.mean, norm.std, norm.n), "standardisation");
     mnv2_batch_options bo;
@@ -346,15 +362,17 @@ int main(int argc, char **argv)
     bo.norm = norm.n == 1 ? MNV2_NORM_GLOBAL : MNV2_NORM_CHANNEL;
     bo.seed = st.seed;
     bo.mean = norm.mean, bo.std = norm.std;
-    mnv2_batch_iter *it;
-    ex_check(mnv2_batch_iter_create(td.train, &bo, &it), "creating the batch iterator");
-    uint64_t steps, seed, epoch, position;
-    ex_check(mnv2_batch_iter_info(it, &steps, NULL, NULL, NULL), "batch iterator");
-    if (tm_size() > 1)
+    train_iter it;
+    titer_create(&it, &td, &bo, &o.img);
+    uint64_t steps = titer_batches(&it), seed, epoch, position;
+    if (tm_size() > 1) {
+        if (!it.core)
+            ex_die("image folders are not supported under mpirun yet (CIFAR and IDX data are)");
         steps = td.train_count / st.batch;
+    }
     if (o.resume) {
         ex_check(mnv2_file_info_iter_state(info, &seed, &epoch, &position), "resuming from %s", o.resume);
-        ex_check(mnv2_batch_iter_set_state(it, seed, epoch, position), "resuming from %s", o.resume);
+        titer_set_state(&it, seed, epoch, position);
         if (epoch != st.done)
             ex_die("%s: inconsistent checkpoint (iterator at epoch %llu, %u epochs logged)", o.resume,
                    (unsigned long long)epoch, st.done);
@@ -368,12 +386,15 @@ int main(int argc, char **argv)
         ex_check(mnv2_model_set_int(model, MNV2_KEY_WARMUP_STEPS, (int64_t)(steps * st.warmup)), "warm-up steps");
     }
     mnv2_file_info_destroy(info);
+    titer_get_state(&it, NULL, NULL, &position);
     uint64_t same[] = {td.train_count, td.test_count, classes, steps, st.batch, st.epochs, st.done, position};
     tm_check_same("the dataset or the settings", same, sizeof same / sizeof same[0]);
     tm_attach(model, o.sync_bn);
-    printf("training on %u images (%ux%ux%u, %u classes), testing on %u; model %ux%ux%u, %llu batches of %u per epoch\n",
-           td.train_count, td.height, td.width, td.channels, classes, td.test_count, h, w, c,
-           (unsigned long long)steps, st.batch);
+    char shape[64] = "JPEG / PNG decoded on the fly";
+    if (!td.img_train)
+        snprintf(shape, sizeof shape, "%ux%ux%u", td.height, td.width, td.channels);
+    printf("training on %u images (%s, %u classes), testing on %u; model %ux%ux%u, %llu batches of %u per epoch\n",
+           td.train_count, shape, classes, td.test_count, h, w, c, (unsigned long long)steps, st.batch);
     cli_check_stdout();
 
     struct sigaction sa;
@@ -397,14 +418,19 @@ int main(int argc, char **argv)
     eo.shuffle = 0, eo.flip = 0, eo.pad_crop = 0, eo.drop_last = 0;
 
     for (uint32_t e = st.done; e < st.epochs && !stopping; e++) {
-        ex_check(mnv2_batch_iter_get_state(it, NULL, NULL, &position), "batch iterator");
+        titer_get_state(&it, NULL, NULL, &position);
         int epoch_over = 0; /* every batch done: the iterator is at the next epoch */
+        double input_wait = 0; /* seconds the loop waited for its next batch */
         for (uint64_t step = position / st.batch;;) {
             uint32_t b;
             if (stop_signal && tm_size() == 1)
                 break;
             double t0 = ex_now();
-            ex_check(tm_batch_next(it, st.batch, td.train_count, x, n_x, y, share, &b), "reading a batch");
+            if (it.core)
+                ex_check(tm_batch_next(it.core, st.batch, td.train_count, x, n_x, y, share, &b), "reading a batch");
+            else
+                titer_next(&it, x, n_x, y, st.batch, &b);
+            input_wait += ex_now() - t0;
             if (b == 0) {
                 epoch_over = 1;
                 break;
@@ -440,30 +466,31 @@ int main(int argc, char **argv)
             fprintf(stderr, "\r\033[Kepoch %u/%u  testing on %u images...", e + 1, st.epochs, td.test_count);
         double t0 = ex_now(), test_loss = 0, top1 = 0;
         if (tm_rank() == 0)
-            ex_check(mnv2_evaluate(model, td.test, &eo, &test_loss, &top1, NULL), "evaluating");
+            titer_evaluate(model, &td, &eo, &o.img, &test_loss, &top1);
         st.eval_seconds += ex_now() - t0;
         float lr = 0;
         ex_check(mnv2_schedule_lr(model, model_int(model, MNV2_KEY_STEP) - 1, &lr), "learning rate");
         ex_epoch *r = &st.hist[st.done++];
         *r = (ex_epoch){st.loss_sum / st.seen, 100 * st.correct / st.seen, test_loss, 100 * top1, lr,
                         st.train_seconds + st.eval_seconds};
-        double rate = st.seen / st.train_seconds;
+        double rate = st.seen / st.train_seconds, wait = st.train_seconds > 0 ? input_wait / st.train_seconds : 0;
         st.loss_sum = st.correct = st.seen = st.train_seconds = st.eval_seconds = 0;
         if (tm_rank() == 0) {
-            write_checkpoint(model, it, &st, &td, o.checkpoint);
+            write_checkpoint(model, &it, &st, &td, o.checkpoint);
             write_logs(&st, &o);
         }
         if (tty)
             fprintf(stderr, "\r\033[K");
-        printf("epoch %u/%u: train loss %.3f acc %.2f%% | test loss %.3f acc %.2f%% | %.0f img/s %.0f s\n", e + 1,
-               st.epochs, r->train_loss, r->train_acc, r->test_loss, r->test_acc, rate, r->seconds);
+        printf("epoch %u/%u: train loss %.3f acc %.2f%% | test loss %.3f acc %.2f%% | %.0f img/s %.0f s | input wait "
+               "%.1f%%\n", e + 1, st.epochs, r->train_loss, r->train_acc, r->test_loss, r->test_acc, rate, r->seconds,
+               100 * wait);
         cli_check_stdout();
     }
     if (stopping || stop_signal) {
         if (tty)
             fprintf(stderr, "\r\033[K");
         if (tm_rank() == 0) {
-            write_checkpoint(model, it, &st, &td, o.checkpoint);
+            write_checkpoint(model, &it, &st, &td, o.checkpoint);
             fprintf(stderr, "%s: interrupted: checkpoint written to %s (continue with --resume %s)\n", ex_prog(),
                     o.checkpoint, o.checkpoint);
         }
@@ -480,7 +507,7 @@ int main(int argc, char **argv)
 
     free(x), free(logits), free(y), free(st.hist);
     free(o.owned[0]), free(o.owned[1]), free(o.owned[2]);
-    mnv2_batch_iter_destroy(it);
+    titer_destroy(&it);
     mnv2_model_destroy(model);
     train_data_close(&td);
     return 0;

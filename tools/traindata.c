@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "gzfile.h"
+#include "imagedata.h"
 
 static int exists(const char *dir, const char *name)
 {
@@ -88,6 +89,10 @@ void train_data_norm(const train_data *td, uint32_t channels, ex_norm *norm)
 
 void train_data_close(train_data *td)
 {
+    if (td->img_train) {
+        image_data_close(td);
+        return;
+    }
     free(td->names);
     mnv2_dataset_destroy(td->train);
     mnv2_dataset_destroy(td->test);

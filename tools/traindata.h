@@ -15,6 +15,7 @@ typedef struct train_data {
     uint32_t train_count, test_count, classes, height, width, channels;
     int idx;            /* IDX layout: one global mean / std, as the Fashion-MNIST reference */
     const char **names; /* class names, owned by the training set */
+    struct mnv2_image_folder *img_train, *img_val; /* an image folder (imagedata.c): train / test are NULL */
 } train_data;
 
 /* Open both splits of @p dir (CIFAR-10, CIFAR-100 or IDX), keeping the first @p limit training and

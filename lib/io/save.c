@@ -195,8 +195,9 @@ static int32_t write_norm(const mnv2_model *model, mnv2_wr *w, const char *what)
     return MNV2_OK;
 }
 
-static int32_t write_checkpoint(mnv2_model *model, const mnv2_batch_iter *iter, const void *blob,
-                                uint64_t blob_size, mnv2_wr *w, const char *what)
+/* The iterator state stored in TRST: from @p iter, else from @p state (seed, epoch, position), else zeros. */
+static int32_t write_checkpoint(mnv2_model *model, const mnv2_batch_iter *iter, const uint64_t *state,
+                                const void *blob, uint64_t blob_size, mnv2_wr *w, const char *what)
 {
     uint64_t n = 0;
     float *opt = mnv2_optimizer_state(model, &n);
@@ -212,6 +213,8 @@ static int32_t write_checkpoint(mnv2_model *model, const mnv2_batch_iter *iter, 
     uint64_t seed = 0, epoch = 0, pos = 0;
     if (iter && (rc = mnv2_batch_iter_get_state(iter, &seed, &epoch, &pos)) != MNV2_OK)
         return rc;
+    if (!iter && state)
+        seed = state[0], epoch = state[1], pos = state[2];
     size_t at = begin_section(w, "OPTS");
     mnv2__wr_u64(w, (uint64_t)step);
     mnv2__wr_u64(w, (uint64_t)rng);
@@ -229,7 +232,8 @@ static int32_t write_checkpoint(mnv2_model *model, const mnv2_batch_iter *iter, 
 }
 
 /* The whole file in memory. */
-static int32_t build(mnv2_model *model, int checkpoint, const mnv2_batch_iter *iter, const void *blob,
+static int32_t build(mnv2_model *model, int checkpoint, const mnv2_batch_iter *iter, const uint64_t *state,
+                     const void *blob,
                      uint64_t blob_size, const char *const *names, uint32_t n_names, const char *what, mnv2_wr *w)
 {
     if (!model)
@@ -252,7 +256,7 @@ static int32_t build(mnv2_model *model, int checkpoint, const mnv2_batch_iter *i
         (rc = write_classes(w, names, n_names, classes, what)) != MNV2_OK ||
         (rc = write_norm(model, w, what)) != MNV2_OK)
         return rc;
-    if (checkpoint && (rc = write_checkpoint(model, iter, blob, blob_size, w, what)) != MNV2_OK)
+    if (checkpoint && (rc = write_checkpoint(model, iter, state, blob, blob_size, w, what)) != MNV2_OK)
         return rc;
     end_section(w, begin_section(w, "END "));
     if (w->failed)
@@ -260,7 +264,8 @@ static int32_t build(mnv2_model *model, int checkpoint, const mnv2_batch_iter *i
     return MNV2_OK;
 }
 
-static int32_t save_path(mnv2_model *model, int checkpoint, const mnv2_batch_iter *iter, const void *blob,
+static int32_t save_path(mnv2_model *model, int checkpoint, const mnv2_batch_iter *iter, const uint64_t *state,
+                         const void *blob,
                          uint64_t blob_size, const char *const *names, uint32_t n_names, const char *path)
 {
     mnv2__clear_error();
@@ -268,14 +273,15 @@ static int32_t save_path(mnv2_model *model, int checkpoint, const mnv2_batch_ite
         return mnv2__fail(MNV2_ERR_INVALID_ARGUMENT, "%s: path is NULL", checkpoint ? "mnv2_checkpoint_save" :
                           "mnv2_model_save");
     mnv2_wr w = {0};
-    int32_t rc = build(model, checkpoint, iter, blob, blob_size, names, n_names, path, &w);
+    int32_t rc = build(model, checkpoint, iter, state, blob, blob_size, names, n_names, path, &w);
     if (rc == MNV2_OK)
         rc = mnv2__write_file_atomic(path, w.data, w.size, MNV2__FAIL_NONE);
     free(w.data);
     return rc;
 }
 
-static int32_t save_mem(mnv2_model *model, int checkpoint, const mnv2_batch_iter *iter, const void *blob,
+static int32_t save_mem(mnv2_model *model, int checkpoint, const mnv2_batch_iter *iter, const uint64_t *state,
+                        const void *blob,
                         uint64_t blob_size, const char *const *names, uint32_t n_names, void **data, size_t *size)
 {
     mnv2__clear_error();
@@ -283,7 +289,7 @@ static int32_t save_mem(mnv2_model *model, int checkpoint, const mnv2_batch_iter
     if (!data || !size)
         return mnv2__fail(MNV2_ERR_INVALID_ARGUMENT, "%s: NULL data or size", what);
     mnv2_wr w = {0};
-    int32_t rc = build(model, checkpoint, iter, blob, blob_size, names, n_names, what, &w);
+    int32_t rc = build(model, checkpoint, iter, state, blob, blob_size, names, n_names, what, &w);
     if (rc != MNV2_OK) {
         free(w.data);
         return rc;
@@ -296,26 +302,34 @@ static int32_t save_mem(mnv2_model *model, int checkpoint, const mnv2_batch_iter
 int32_t mnv2_model_save(const mnv2_model *model, const char *const *class_names, uint32_t n_names, const char *path)
 {
     /* The model is only read: build() writes no OPTS for a model file. */
-    return save_path((mnv2_model *)model, 0, NULL, NULL, 0, class_names, n_names, path);
+    return save_path((mnv2_model *)model, 0, NULL, NULL, NULL, 0, class_names, n_names, path);
 }
 
 int32_t mnv2_model_save_mem(const mnv2_model *model, const char *const *class_names, uint32_t n_names, void **data,
                             size_t *size)
 {
-    return save_mem((mnv2_model *)model, 0, NULL, NULL, 0, class_names, n_names, data, size);
+    return save_mem((mnv2_model *)model, 0, NULL, NULL, NULL, 0, class_names, n_names, data, size);
 }
 
 int32_t mnv2_checkpoint_save(mnv2_model *model, const mnv2_batch_iter *iter, const void *blob, uint64_t blob_size,
                              const char *const *class_names, uint32_t n_names, const char *path)
 {
-    return save_path(model, 1, iter, blob, blob_size, class_names, n_names, path);
+    return save_path(model, 1, iter, NULL, blob, blob_size, class_names, n_names, path);
 }
 
 int32_t mnv2_checkpoint_save_mem(mnv2_model *model, const mnv2_batch_iter *iter, const void *blob,
                                  uint64_t blob_size, const char *const *class_names, uint32_t n_names, void **data,
                                  size_t *size)
 {
-    return save_mem(model, 1, iter, blob, blob_size, class_names, n_names, data, size);
+    return save_mem(model, 1, iter, NULL, blob, blob_size, class_names, n_names, data, size);
+}
+
+int32_t mnv2_checkpoint_save_state(mnv2_model *model, uint64_t seed, uint64_t epoch, uint64_t position,
+                                   const void *blob, uint64_t blob_size, const char *const *class_names,
+                                   uint32_t n_names, const char *path)
+{
+    const uint64_t state[3] = {seed, epoch, position};
+    return save_path(model, 1, NULL, state, blob, blob_size, class_names, n_names, path);
 }
 
 void mnv2_buffer_free(void *data) { free(data); }

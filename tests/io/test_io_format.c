@@ -228,6 +228,22 @@ static void test_checkpoint_round_trip(void **state)
     l = NULL;
     expect_fail(mnv2_checkpoint_load_mem(data, size, &o, &l, NULL), MNV2_ERR_INVALID_ARGUMENT, "trainable");
     mnv2_buffer_free(data);
+    /* The iterator state given as values (pipelines outside the library): stored as given. */
+    char *dir = make_temp_dir(), path[4200];
+    snprintf(path, sizeof path, "%s/state.ckpt", dir);
+    expect_ok(mnv2_checkpoint_save_state(m, 77, 5, 1234567, blob, sizeof blob, names3, CLASSES, path));
+    expect_ok(mnv2_checkpoint_load(path, NULL, &l, &info));
+    assert_same_tensors(m, l);
+    expect_ok(mnv2_file_info_iter_state(info, &seed, &epoch, &pos));
+    assert_true(seed == 77 && epoch == 5 && pos == 1234567);
+    expect_ok(mnv2_file_info_blob(info, &b, &bs));
+    assert_int_equal(bs, sizeof blob);
+    mnv2_file_info_destroy(info);
+    mnv2_model_destroy(l);
+    l = NULL;
+    expect_fail(mnv2_checkpoint_save_state(NULL, 0, 0, 0, NULL, 0, NULL, 0, path), MNV2_ERR_INVALID_ARGUMENT, NULL);
+    unlink(path);
+    rm_tree(dir);
     /* A model file is not a checkpoint. */
     expect_ok(mnv2_model_save_mem(m, NULL, 0, &data, &size));
     expect_fail(mnv2_checkpoint_load_mem(data, size, NULL, &l, NULL), MNV2_ERR_FORMAT, "not a checkpoint");
