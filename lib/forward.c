@@ -52,7 +52,9 @@ void mnv2__bn_act(struct mnv2_model *m, const plan_conv *c, const float *z, floa
 
 /* Batch statistics of z (training), given its per-channel mean and biased variance: mean and
  * 1/sqrt(var + eps) into c->stats, running statistics updated (running variance with the
- * unbiased estimate, as PyTorch). */
+ * unbiased estimate, as PyTorch). Statistics that are not finite (a NaN or infinite input, an
+ * overflow) leave the running statistics alone and mark the forward as failed (m->bad_layer);
+ * mnv2_forward() then restores the running statistics the earlier layers moved. */
 static void bn_batch_stats(struct mnv2_model *m, const plan_conv *c, const double *mu, const double *var,
                            size_t rows)
 {
@@ -60,6 +62,18 @@ static void bn_batch_stats(struct mnv2_model *m, const plan_conv *c, const doubl
     float *mean = arena(m, c->stats), *invstd = mean + C;
     const double mom = m->cfg.bn_momentum, eps = m->cfg.bn_eps;
     float *rm = m->buffers + c->rmean, *rv = m->buffers + c->rvar;
+    int finite = 1;
+    for (size_t ch = 0; ch < C; ch++)
+        finite &= isfinite(mu[ch]) && isfinite(var[ch]);
+    if (!finite && !m->bad_layer)
+        m->bad_layer = c->name;
+    if (m->bad_layer) {
+        for (size_t ch = 0; ch < C; ch++) {
+            mean[ch] = (float)mu[ch];
+            invstd[ch] = (float)(1.0 / sqrt(var[ch] + eps));
+        }
+        return;
+    }
     for (size_t ch = 0; ch < C; ch++) {
         mean[ch] = (float)mu[ch];
         invstd[ch] = (float)(1.0 / sqrt(var[ch] + eps));

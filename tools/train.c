@@ -22,12 +22,15 @@
 typedef struct options {
     const char *data, *model, *out, *resume, *checkpoint, *csv, *svg;
     int32_t optimizer, threads, init;
+    int skip_bad; /* --skip-bad-batches */
     uint32_t expansion;
-    double lr, weight_decay, width, bn_momentum, adam_eps;
+    double lr, weight_decay, width, bn_momentum, adam_eps, max_loss;
     char *owned[3]; /* default file names made from --out */
 } options;
 
 static volatile sig_atomic_t stop_signal;
+
+#define MAX_BAD_IN_A_ROW 20 /* --skip-bad-batches gives up after this many bad batches in a row */
 
 static void on_signal(int sig)
 {
@@ -55,6 +58,11 @@ static void usage(void)
            "  --bn-momentum X     batch-norm momentum, Keras convention (0.99)\n"
            "  --crop-pad P        random crop after padding by P pixels (0; 4 is usual for CIFAR)\n"
            "  --no-flip           no random horizontal flip\n"
+           "  --max-loss X        a batch loss above X means the run diverged (100 x ln(classes))\n"
+           "  --skip-bad-batches  skip a batch whose loss is above --max-loss or whose forward,\n"
+           "                      backward or step would make a value NaN or infinite, and go on\n"
+           "                      (gives up after %d in a row); without it such a batch stops the\n"
+           "                      run with exit status 1\n"
            "  --limit N           train on the first N training images only\n"
            "  --test-limit N      test on the first N test images only\n"
            "  --threads N         worker threads (0 = all cores, default)\n"
@@ -65,7 +73,8 @@ static void usage(void)
            "  --csv FILE          per-epoch log (OUT.csv)\n"
            "  --svg FILE          loss and accuracy plot (OUT.svg)\n"
            "  --help, --version\n"
-           "OUT is --out without a .mnv2 extension.\n");
+           "OUT is --out without a .mnv2 extension.\n",
+           MAX_BAD_IN_A_ROW);
 }
 
 /* The value of keyword @p s among @p n names (values[i] for names[i]), or exit naming @p opt. */
@@ -115,6 +124,8 @@ static void parse_args(int argc, char **argv, options *o, train_state *st)
             exit(0);
         } else if (strcmp(a, "--no-flip") == 0) {
             st->flip = 0;
+        } else if (strcmp(a, "--skip-bad-batches") == 0) {
+            o->skip_bad = 1;
         } else if (ex_opt(argc, argv, &i, "--data", &v)) {
             o->data = v;
         } else if (ex_opt(argc, argv, &i, "--model", &v)) {
@@ -123,6 +134,8 @@ static void parse_args(int argc, char **argv, options *o, train_state *st)
             st->epochs = ex_parse_u32(a, v, 1, 100000);
         } else if (ex_opt(argc, argv, &i, "--batch", &v)) {
             st->batch = ex_parse_u32(a, v, 1, 65536);
+        } else if (ex_opt(argc, argv, &i, "--max-loss", &v)) {
+            o->max_loss = ex_parse_double(a, v, 1e-6, 1e30);
         } else if (ex_opt(argc, argv, &i, "--lr", &v)) {
             o->lr = ex_parse_double(a, v, 1e-12, 100);
         } else if (ex_opt(argc, argv, &i, "--warmup", &v)) {
@@ -353,6 +366,9 @@ int main(int argc, char **argv)
     if (!x || !logits || !y)
         ex_die("out of memory");
     int tty = isatty(fileno(stderr));
+    int bad_in_a_row = 0;
+    const double max_loss = o.max_loss > 0 ? o.max_loss : 100 * log((double)classes);
+    uint64_t skipped = 0;
     mnv2_batch_options eo = bo;
     eo.shuffle = 0, eo.flip = 0, eo.pad_crop = 0, eo.drop_last = 0;
 
@@ -366,13 +382,40 @@ int main(int argc, char **argv)
             ex_check(mnv2_batch_next(it, x, n_x, y, st.batch, &b), "reading a batch");
             if (b == 0)
                 break;
-            float loss;
-            ex_check(mnv2_forward(model, x, (size_t)b * h * w * c, b, MNV2_MODE_TRAIN, logits, (size_t)b * classes),
-                     "forward");
-            ex_check(mnv2_backward(model, y, b, &loss), "backward");
-            if (!isfinite(loss))
-                ex_die("the loss is %f at step %lld: try a lower --lr", loss, (long long)model_int(model, MNV2_KEY_STEP));
-            ex_check(mnv2_step(model), "optimizer step");
+            float loss = 0;
+            /* The library refuses NaN and infinity with MNV2_ERR_NOT_FINITE and leaves the model as
+             * it was, so the model (and every file written from it) stays finite. */
+            const char *what = "forward";
+            int32_t rc = mnv2_forward(model, x, (size_t)b * h * w * c, b, MNV2_MODE_TRAIN, logits, (size_t)b * classes);
+            if (rc == MNV2_OK && (what = "backward", rc = mnv2_backward(model, y, b, &loss)) == MNV2_OK) {
+                if (loss > max_loss)
+                    what = "loss", rc = MNV2_ERR_NOT_FINITE;
+                else
+                    what = "optimizer step", rc = mnv2_step(model);
+            }
+            if (rc == MNV2_ERR_NOT_FINITE) {
+                char msg[512];
+                if (loss > max_loss)
+                    snprintf(msg, sizeof msg, "%g is above --max-loss %g", (double)loss, max_loss);
+                else
+                    snprintf(msg, sizeof msg, "%s", mnv2_last_error());
+                ex_check(mnv2_zero_grad(model), "clearing the gradients");
+                if (!o.skip_bad)
+                    ex_die("training diverged at optimizer step %lld (epoch %u): %s: %s\n"
+                           "  no NaN or infinity was written to the model or to any file; try a lower --lr,\n"
+                           "  or --skip-bad-batches to skip such batches",
+                           (long long)model_int(model, MNV2_KEY_STEP), e + 1, what, msg);
+                if (++bad_in_a_row >= MAX_BAD_IN_A_ROW)
+                    ex_die("training diverged: %d bad batches in a row (last at optimizer step %lld: %s: %s)",
+                           bad_in_a_row, (long long)model_int(model, MNV2_KEY_STEP), what, msg);
+                skipped++;
+                fprintf(stderr, "%s%s: skipped a bad batch at optimizer step %lld: %s: %s\n", tty ? "\r\033[K" : "",
+                        ex_prog(), (long long)model_int(model, MNV2_KEY_STEP), what, msg);
+                step++;
+                continue;
+            }
+            ex_check(rc, "%s", what);
+            bad_in_a_row = 0;
             st.loss_sum += (double)loss * b;
             st.correct += count_correct(logits, y, b, classes);
             st.seen += b;
@@ -412,6 +455,8 @@ int main(int argc, char **argv)
         return 128 + stop_signal;
     }
     write_logs(&st, &o);
+    if (skipped)
+        fprintf(stderr, "%s: %llu bad batches skipped (--skip-bad-batches)\n", ex_prog(), (unsigned long long)skipped);
     ex_check(mnv2_model_save(model, td.names, td.classes, o.out), "saving model %s", o.out);
     printf("model:      %s\ncheckpoint: %s\nlog:        %s\nplot:       %s\n", o.out, o.checkpoint, o.csv, o.svg);
 
