@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mnv2.h"
@@ -159,20 +160,23 @@ static int write_all(int fd, const void *data, size_t size)
     return 0;
 }
 
-/* Give the unnamed file fd the name tmp (a fresh "<path>.mnv2-tmp-XXXXXX"), through /proc. 0 or an
- * errno value. The name exists only between this call and the rename that follows it. */
+/* Give the unnamed file fd the name tmp (a fresh "<path>.mnv2-tmp-XXXXXX", len = strlen(path)),
+ * through /proc. 0 or an errno value. The name exists only between this call and the rename
+ * that follows it. */
 static int name_unnamed(int fd, char *tmp, size_t len)
 {
+    static const char letters[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     char proc[64];
     snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t x = ((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ (uintptr_t)tmp;
+    char *suffix = tmp + len + strlen(TMP_TAG);
     for (int attempt = 0; attempt < 100; attempt++) {
-        /* A unique name: mkstemp creates it, we take it over with the link. */
-        memcpy(tmp + len, TMP_TAG "XXXXXX", strlen(TMP_TAG) + 7);
-        int t = mkstemp(tmp);
-        if (t < 0)
-            return errno;
-        close(t);
-        unlink(tmp);
+        for (int i = 0; i < 6; i++) {
+            x = x * 6364136223846793005u + 1442695040888963407u;
+            suffix[i] = letters[(x >> 33) % 62];
+        }
         if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0)
             return 0;
         if (errno != EEXIST)
@@ -228,25 +232,26 @@ int32_t mnv2__write_file_atomic(const char *path, const void *data, size_t size,
         what = "injected failure before renaming";
         goto fail;
     }
-    if (!named) {
-        if ((err = name_unnamed(fd, tmp, len)) != 0) {
-            what = "cannot name the temporary file";
-            goto fail;
-        }
-        named = 1;
-    }
-    if (close(fd) != 0) {
+    if (named && close(fd) != 0) {
         err = errno;
         fd = -1;
         what = "cannot close the temporary file";
         goto fail;
     }
-    fd = -1;
-    if (rename(tmp, path) != 0) {
+    if (named)
+        fd = -1;
+    else if ((err = name_unnamed(fd, tmp, len)) != 0) {
+        what = "cannot name the temporary file";
+        goto fail;
+    }
+    named = 1;
+    if (rename(tmp, path) != 0) { /* an unnamed file's name exists from linkat() to here only */
         err = errno;
         what = "cannot rename the temporary file over it";
         goto fail;
     }
+    if (fd >= 0)
+        (void)close(fd); /* the data is synced and in place */
     free(tmp);
     sync_dir(path);
     return MNV2_OK;
