@@ -8,70 +8,7 @@
 
 #include "mnv2.h"
 
-/* The allocator hook: this test is linked with -Wl,--wrap=malloc (and calloc, realloc,
- * aligned_alloc, posix_memalign, free), so every allocation of the static library goes through
- * these counters. Sizes are kept in a small table by pointer, to subtract what is freed. */
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t k, size_t n);
-void *__real_realloc(void *p, size_t n);
-void *__real_aligned_alloc(size_t a, size_t n);
-int __real_posix_memalign(void **p, size_t a, size_t n);
-void __real_free(void *p);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t k, size_t n);
-void *__wrap_realloc(void *p, size_t n);
-void *__wrap_aligned_alloc(size_t a, size_t n);
-int __wrap_posix_memalign(void **p, size_t a, size_t n);
-void __wrap_free(void *p);
-
-enum { SLOTS = 4096 };
-static struct { void *p; size_t n; } live[SLOTS];
-static int counting;
-static uint64_t live_bytes;
-
-static void track(void *p, size_t n)
-{
-    if (!p || !counting)
-        return;
-    for (int i = 0; i < SLOTS; i++)
-        if (!live[i].p) {
-            live[i].p = p, live[i].n = n;
-            live_bytes += n;
-            return;
-        }
-    fail_msg("allocation table full");
-}
-
-static void untrack(void *p)
-{
-    for (int i = 0; p && i < SLOTS; i++)
-        if (live[i].p == p) {
-            live_bytes -= live[i].n;
-            live[i].p = NULL;
-            return;
-        }
-}
-
-void *__wrap_malloc(size_t n) { void *p = __real_malloc(n); track(p, n); return p; }
-void *__wrap_calloc(size_t k, size_t n) { void *p = __real_calloc(k, n); track(p, k * n); return p; }
-void *__wrap_aligned_alloc(size_t a, size_t n) { void *p = __real_aligned_alloc(a, n); track(p, n); return p; }
-int __wrap_posix_memalign(void **p, size_t a, size_t n)
-{
-    int rc = __real_posix_memalign(p, a, n);
-    if (rc == 0)
-        track(*p, n);
-    return rc;
-}
-void *__wrap_realloc(void *p, size_t n)
-{
-    void *q = __real_realloc(p, n);
-    if (q || !n) {
-        untrack(p);
-        track(q, n);
-    }
-    return q;
-}
-void __wrap_free(void *p) { untrack(p); __real_free(p); }
+#include "alloc_hook.h"
 
 static uint64_t stat_of(int32_t preset, int64_t classes, int32_t stat)
 {
@@ -139,10 +76,10 @@ static void memory_report_matches_create(void **state)
     assert_true(train2 < train);
     /* the model reports the same figure as the config did before it existed */
     mnv2_model *m = NULL;
-    counting = 1;
-    live_bytes = 0;
+    hook_counting = 1;
+    hook_bytes = 0;
     assert_int_equal(mnv2_model_create(c, &m), MNV2_OK);
-    counting = 0;
+    hook_counting = 0;
     uint64_t from_model = 0;
     assert_int_equal(mnv2_model_stat(m, MNV2_STAT_TRAIN_BYTES, 0, &from_model), MNV2_OK);
     assert_int_equal(from_model, train);
@@ -152,23 +89,23 @@ static void memory_report_matches_create(void **state)
     assert_true(train > 16 * params);
     /* What create really allocated (and still holds): the report covers the model's buffers and
      * structures; the thread pool's own small structures (here 1 thread) are not in it. */
-    print_message("reported %llu bytes, allocated %llu\n", (unsigned long long)train, (unsigned long long)live_bytes);
-    assert_true(live_bytes <= train + 1024);
-    assert_true(live_bytes + 4096 >= train);
+    print_message("reported %llu bytes, allocated %llu\n", (unsigned long long)train, (unsigned long long)hook_bytes);
+    assert_true(hook_bytes <= train + 1024);
+    assert_true(hook_bytes + 4096 >= train);
     mnv2_model_destroy(m);
     /* An inference-only model at another batch, with 3 threads. */
     assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_TRAINABLE, 0), MNV2_OK);
     assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_THREADS, 3), MNV2_OK);
     assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_MAX_BATCH, 3), MNV2_OK);
     assert_int_equal(mnv2_config_stat(c, MNV2_STAT_INFER_BYTES, 0, &infer), MNV2_OK);
-    counting = 1;
-    live_bytes = 0;
+    hook_counting = 1;
+    hook_bytes = 0;
     assert_int_equal(mnv2_model_create(c, &m), MNV2_OK);
-    counting = 0;
+    hook_counting = 0;
     print_message("inference: reported %llu bytes, allocated %llu\n", (unsigned long long)infer,
-                  (unsigned long long)live_bytes);
-    assert_true(live_bytes <= infer + 1024);
-    assert_true(live_bytes + 4096 >= infer);
+                  (unsigned long long)hook_bytes);
+    assert_true(hook_bytes <= infer + 1024);
+    assert_true(hook_bytes + 4096 >= infer);
     mnv2_model_destroy(m);
     mnv2_config_destroy(c);
 }
