@@ -16,6 +16,12 @@
  * - Images are NHWC float32 (batch, height, width, channels), batch-major and contiguous.
  * - Memory is allocated by mnv2_model_create() only: mnv2_forward(), mnv2_backward() and
  *   mnv2_step() never allocate.
+ * - No NaN or infinity enters a model through the API: a training forward, a backward or a step
+ *   that would produce one returns #MNV2_ERR_NOT_FINITE and leaves the parameters, running
+ *   statistics, gradients, optimizer state and step counter exactly as they were;
+ *   mnv2_tensor_write() and the loaders refuse non-finite values and the savers refuse to write
+ *   them. (Values written through the pointers of mnv2_parameters() and its siblings are not
+ *   checked; a NaN written there makes the next training forward fail.)
  */
 #ifndef MNV2_H
 #define MNV2_H
@@ -75,7 +81,7 @@ MNV2_API const char *mnv2_version_string(void);
 #define MNV2_ERR_UNSUPPORTED (-12)     /**< Valid request that this build or CPU cannot serve. */
 #define MNV2_ERR_THREAD (-13)          /**< A worker thread could not be started. */
 #define MNV2_ERR_NOT_FOUND (-14)       /**< A named item (tensor, file entry) does not exist. */
-#define MNV2_ERR_NOT_FINITE (-15)      /**< The loss or an input is NaN or infinite. */
+#define MNV2_ERR_NOT_FINITE (-15)      /**< A value is NaN or infinite: an input, the loss, or a value a training call would write (the call then changes nothing). */
 #define MNV2_ERR_HOOK (-16)            /**< A caller's callback (mnv2_model_set_bn_stats_hook()) reported a failure or returned invalid values. */
 
 /** @brief A short English description of a status code. Unknown codes give
@@ -319,30 +325,47 @@ MNV2_API int32_t mnv2_model_get_normalization(const mnv2_model *model, float *me
                                               uint32_t *n);
 
 /** @brief Run the network on a batch.
+ *
+ *  A training forward is all or nothing: when the images hold a NaN or an infinity, or a batch
+ *  statistic or a logit comes out non-finite (activations overflowing), it returns
+ *  #MNV2_ERR_NOT_FINITE and the running statistics and the dropout stream are as before the call
+ *  (no backward may follow). The check reads only per-channel statistics and the logits. An
+ *  inference forward does not check: non-finite inputs give non-finite logits.
  *  @param images   NHWC float32, @p n_images = batch * height * width * channels values.
  *  @param batch    1 .. max batch.
  *  @param mode     #MNV2_MODE_INFER or #MNV2_MODE_TRAIN (the latter needs a trainable model).
  *  @param logits   receives batch * classes values (row per image); may be NULL with @p n_logits 0.
  *  @return #MNV2_OK, #MNV2_ERR_INVALID_ARGUMENT (NULL model or images, unknown mode),
  *          #MNV2_ERR_BATCH_SIZE, #MNV2_ERR_SIZE_MISMATCH, #MNV2_ERR_BAD_STATE (train mode on an
- *          inference-only model). An inference forward invalidates a preceding training forward. */
+ *          inference-only model), #MNV2_ERR_NOT_FINITE (training mode; see above).
+ *          An inference forward invalidates a preceding training forward. */
 MNV2_API int32_t mnv2_forward(mnv2_model *model, const float *images, size_t n_images, uint32_t batch,
                               int32_t mode, float *logits, size_t n_logits);
 /** @brief Softmax cross-entropy against @p labels (one per image of the last training forward,
  *  each in 0 .. classes - 1), with the model's label smoothing; accumulates the gradient of
  *  every parameter (the loss is the batch mean).
+ *  All or nothing: when the loss or any accumulated gradient would be NaN or infinite, it returns
+ *  #MNV2_ERR_NOT_FINITE with the gradients as they were before the call. A non-finite loss
+ *  leaves the training forward pending; a non-finite gradient drops it (run the forward again).
  *  @param[out] loss receives the mean loss; may be NULL.
  *  @return #MNV2_OK, #MNV2_ERR_INVALID_ARGUMENT (NULL, label out of range),
  *          #MNV2_ERR_SIZE_MISMATCH (n_labels is not the forward's batch),
- *          #MNV2_ERR_BAD_STATE (no training forward since the last backward). */
+ *          #MNV2_ERR_BAD_STATE (no training forward since the last backward),
+ *          #MNV2_ERR_NOT_FINITE. */
 MNV2_API int32_t mnv2_backward(mnv2_model *model, const int32_t *labels, uint32_t n_labels, float *loss);
 /** @brief Backward from a caller-computed gradient of the loss with respect to the logits
  *  (batch * classes values), for losses other than cross-entropy. Accumulates gradients.
- *  @return as mnv2_backward(); #MNV2_ERR_NOT_FINITE if @p dlogits holds NaN or infinity. */
+ *  @return as mnv2_backward(); #MNV2_ERR_NOT_FINITE if @p dlogits holds NaN or infinity or a
+ *          gradient would overflow (gradients unchanged). */
 MNV2_API int32_t mnv2_backward_logits(mnv2_model *model, const float *dlogits, size_t n_dlogits);
 /** @brief Apply the optimizer to every parameter with the learning rate of the model's schedule
  *  at the current step, then clear the gradients and advance #MNV2_KEY_STEP.
- *  @return #MNV2_OK, #MNV2_ERR_INVALID_ARGUMENT, #MNV2_ERR_BAD_STATE (no backward since the last step). */
+ *  All or nothing: the update is first computed without being stored; when any weight or
+ *  optimizer value it would write is NaN or infinite (a non-finite gradient, or an overflow), it
+ *  returns #MNV2_ERR_NOT_FINITE and changes nothing: weights, optimizer state, gradients and step
+ *  are as before (clear the gradients with mnv2_zero_grad() to go on).
+ *  @return #MNV2_OK, #MNV2_ERR_INVALID_ARGUMENT, #MNV2_ERR_BAD_STATE (no backward since the last step),
+ *          #MNV2_ERR_NOT_FINITE. */
 MNV2_API int32_t mnv2_step(mnv2_model *model);
 /** @brief As mnv2_step() with the learning rate @p lr (> 0, finite) given by the caller. */
 MNV2_API int32_t mnv2_step_lr(mnv2_model *model, float lr);
@@ -427,7 +450,10 @@ MNV2_API int32_t mnv2_tensor_info(const mnv2_model *model, uint32_t index, const
 /** @brief Copy tensor @p index's values or gradient (@p which) into @p dst (@p n = numel).
  *  @return #MNV2_OK, #MNV2_ERR_INVALID_ARGUMENT, #MNV2_ERR_SIZE_MISMATCH, #MNV2_ERR_BAD_STATE (gradient of a buffer or of an inference-only model). */
 MNV2_API int32_t mnv2_tensor_read(const mnv2_model *model, uint32_t index, int32_t which, float *dst, uint64_t n);
-/** @brief Overwrite tensor @p index's values or gradient from @p src (@p n = numel). Same errors as mnv2_tensor_read(). */
+/** @brief Overwrite tensor @p index's values or gradient from @p src (@p n = numel). Nothing is
+ *  written when a value is refused.
+ *  @return the errors of mnv2_tensor_read(); #MNV2_ERR_NOT_FINITE (a NaN or infinite value),
+ *          #MNV2_ERR_INVALID_ARGUMENT (a negative value for a running variance). */
 MNV2_API int32_t mnv2_tensor_write(mnv2_model *model, uint32_t index, int32_t which, const float *src, uint64_t n);
 /** @brief All trainable parameters as one contiguous array owned by the model (tensor order);
  *  @p count receives its length. Valid while the model lives. NULL on a NULL model.

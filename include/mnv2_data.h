@@ -312,8 +312,12 @@ typedef struct mnv2_file_info mnv2_file_info;
  *  atomically.
  *  @param class_names @p n_names names: 0 (none stored) or exactly the model's class count; each at
  *         most 65535 bytes. May be NULL when @p n_names is 0.
+ *  The temporary file is unnamed (O_TMPFILE) where the system has it, so a process killed while
+ *  saving leaves nothing behind; each save also removes the temporaries `PATH.mnv2-tmp-XXXXXX`
+ *  an earlier killed save of the same path left.
  *  @return #MNV2_OK, #MNV2_ERR_INVALID_ARGUMENT, #MNV2_ERR_SIZE_MISMATCH (n_names),
- *          #MNV2_ERR_OUT_OF_MEMORY, #MNV2_ERR_IO (the old file, if any, is then unchanged). */
+ *          #MNV2_ERR_OUT_OF_MEMORY, #MNV2_ERR_IO (the old file, if any, is then unchanged),
+ *          #MNV2_ERR_NOT_FINITE (a value is NaN or infinite; nothing is written). */
 MNV2_API int32_t mnv2_model_save(const mnv2_model *model, const char *const *class_names, uint32_t n_names,
                                  const char *path);
 /** @brief As mnv2_model_save() into a new memory buffer (@p data, @p size), owned by the caller and
@@ -351,7 +355,8 @@ MNV2_API void mnv2_buffer_free(void *data);
  *  @return #MNV2_OK, #MNV2_ERR_INVALID_ARGUMENT, #MNV2_ERR_IO, #MNV2_ERR_FORMAT (bad magic, truncated,
  *          malformed section, tensors that do not match the configuration), #MNV2_ERR_CHECKSUM,
  *          #MNV2_ERR_VERSION (newer format version or a required key this library does not know),
- *          #MNV2_ERR_OUT_OF_MEMORY, any error of mnv2_model_create(). Thread-safe. */
+ *          #MNV2_ERR_OUT_OF_MEMORY, any error of mnv2_model_create(), #MNV2_ERR_NOT_FINITE (a stored
+ *          value is NaN or infinite; a negative running variance is #MNV2_ERR_FORMAT). Thread-safe. */
 MNV2_API int32_t mnv2_model_load(const char *path, const mnv2_load_options *opts, mnv2_model **model,
                                  mnv2_file_info **info);
 /** @brief As mnv2_model_load() from a memory buffer (only read, not kept). Thread-safe. */

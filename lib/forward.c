@@ -69,7 +69,10 @@ void mnv2__bn_hook(struct mnv2_model *m, int32_t phase, const char *layer, uint3
 
 /* Batch statistics of z (training), given its per-channel mean and biased variance (the caller's
  * hook may replace them first): mean and 1/sqrt(var + eps) into c->stats, running statistics
- * updated (running variance with the unbiased estimate, as PyTorch). */
+ * updated (running variance with the unbiased estimate, as PyTorch). Statistics that are not
+ * finite (a NaN or infinite input, an overflow) leave the running statistics alone and mark the
+ * forward as failed (m->bad_layer); mnv2_forward() then restores the running statistics the
+ * earlier layers moved. */
 static void bn_batch_stats(struct mnv2_model *m, const plan_conv *c, double *mu, double *var, size_t rows)
 {
     const size_t C = c->cout;
@@ -78,6 +81,18 @@ static void bn_batch_stats(struct mnv2_model *m, const plan_conv *c, double *mu,
     float *mean = arena(m, c->stats), *invstd = mean + C;
     const double mom = m->cfg.bn_momentum, eps = m->cfg.bn_eps;
     float *rm = m->buffers + c->rmean, *rv = m->buffers + c->rvar;
+    int finite = 1;
+    for (size_t ch = 0; ch < C; ch++)
+        finite &= isfinite(mu[ch]) && isfinite(var[ch]);
+    if (!finite && !m->bad_layer)
+        m->bad_layer = c->name;
+    if (m->bad_layer) {
+        for (size_t ch = 0; ch < C; ch++) {
+            mean[ch] = (float)mu[ch];
+            invstd[ch] = (float)(1.0 / sqrt(var[ch] + eps));
+        }
+        return;
+    }
     for (size_t ch = 0; ch < C; ch++) {
         mean[ch] = (float)mu[ch];
         invstd[ch] = (float)(1.0 / sqrt(var[ch] + eps));

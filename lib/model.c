@@ -147,6 +147,7 @@ int32_t mnv2_model_create(const mnv2_config *cfg, mnv2_model **out)
         m->grads = m->buffers + p->n_buffers;
         m->opt = m->grads + P;
     }
+    m->grads_zero = 1;
     init_weights(m);
     st = mnv2__pool_create(p->threads, &m->pool);
     if (st) {
@@ -474,7 +475,18 @@ int32_t mnv2_tensor_write(mnv2_model *m, uint32_t index, int32_t which, const fl
         return st;
     if (!src)
         return mnv2__fail(MNV2_ERR_INVALID_ARGUMENT, "mnv2_tensor_write: src is NULL");
+    const plan_tensor *t = &m->plan->tensors[index];
+    for (size_t i = 0; i < (size_t)n; i++) {
+        if (!isfinite(src[i]))
+            return mnv2__fail(MNV2_ERR_NOT_FINITE, "mnv2_tensor_write: tensor '%s': %s %zu is not finite", t->name,
+                              which == MNV2_DATA_GRAD ? "gradient" : "value", i);
+        if (which == MNV2_DATA_VALUE && t->kind == MNV2_TENSOR_RUNNING_VAR && src[i] < 0.0f)
+            return mnv2__fail(MNV2_ERR_INVALID_ARGUMENT, "mnv2_tensor_write: tensor '%s': variance %zu is negative (%g)",
+                              t->name, i, (double)src[i]);
+    }
     memcpy(dst, src, (size_t)n * sizeof(float));
+    if (which == MNV2_DATA_GRAD)
+        m->grads_zero = 0;
     m->fold_valid = 0;
     return MNV2_OK;
 }
@@ -495,6 +507,7 @@ float *mnv2_gradients(mnv2_model *m, uint64_t *count)
         return NULL;
     if (count)
         *count = m->plan->n_params;
+    m->grads_zero = 0; /* the caller may write through the pointer */
     return m->grads;
 }
 
@@ -587,6 +600,42 @@ static int32_t hook_failure(mnv2_model *m, const char *fn)
                       rc == MNV2_ERR_HOOK ? "returned an invalid count or statistic" : "reported a failure");
 }
 
+/* A training forward that changes nothing when a batch statistic or a logit is not finite, or the
+ * batch-statistics callback fails: the running statistics are kept in the folded-weights array
+ * (invalid during training anyway) and put back, with the dropout stream position. */
+static int32_t train_forward(mnv2_model *m, const float *images, size_t n_images, uint32_t batch)
+{
+    const size_t nb = m->plan->n_buffers, nl = (size_t)batch * m->plan->classes;
+    const uint64_t rng = m->rng_state;
+    memcpy(m->fold, m->buffers, nb * sizeof(float)); /* fold (n_params floats) >= n_buffers */
+    m->bad_layer = NULL;
+    m->hook_failed = 0;
+    mnv2__forward(m, images, batch, 1);
+    const float *lg = arena(m, m->plan->logits);
+    int bad_logits = 0;
+    for (size_t i = 0; i < nl && !m->bad_layer; i++)
+        bad_logits |= !isfinite(lg[i]);
+    if (!m->bad_layer && !bad_logits && !m->hook_failed)
+        return MNV2_OK;
+    memcpy(m->buffers, m->fold, nb * sizeof(float));
+    m->rng_state = rng;
+    m->fold_valid = 0;
+    if (m->hook_failed)
+        return hook_failure(m, "mnv2_forward");
+    for (size_t i = 0; i < n_images; i++)
+        if (!isfinite(images[i]))
+            return mnv2__fail(MNV2_ERR_NOT_FINITE,
+                              "mnv2_forward: input value %zu (image %zu) is not finite; the model is unchanged", i,
+                              i / (n_images / batch));
+    if (m->bad_layer)
+        return mnv2__fail(MNV2_ERR_NOT_FINITE,
+                          "mnv2_forward: batch statistics of '%s' are not finite (activations overflowed: weights "
+                          "or inputs too large); the model is unchanged",
+                          m->bad_layer);
+    return mnv2__fail(MNV2_ERR_NOT_FINITE,
+                      "mnv2_forward: the logits are not finite (overflow in the classifier); the model is unchanged");
+}
+
 int32_t mnv2_forward(mnv2_model *m, const float *images, size_t n_images, uint32_t batch, int32_t mode, float *logits,
                      size_t n_logits)
 {
@@ -608,13 +657,16 @@ int32_t mnv2_forward(mnv2_model *m, const float *images, size_t n_images, uint32
         return mnv2__fail(MNV2_ERR_SIZE_MISMATCH, "mnv2_forward: room for %zu logits, %zu needed", n_logits, nl);
     if (mode == MNV2_MODE_TRAIN && !m->grads)
         return mnv2__fail(MNV2_ERR_BAD_STATE, "mnv2_forward: training mode on an inference-only model");
+    int32_t st;
     m->fwd_batch = 0;
-    m->hook_failed = 0;
-    mnv2__forward(m, images, batch, mode == MNV2_MODE_TRAIN);
-    if (m->hook_failed)
-        return hook_failure(m, "mnv2_forward");
-    if (mode == MNV2_MODE_TRAIN)
+    if (mode == MNV2_MODE_TRAIN) {
+        st = train_forward(m, images, n_images, batch);
+        if (st)
+            return st;
         m->fwd_batch = batch;
+    } else {
+        mnv2__forward(m, images, batch, 0);
+    }
     if (logits)
         memcpy(logits, arena(m, m->plan->logits), nl * sizeof(float));
     return MNV2_OK;
@@ -632,6 +684,36 @@ static int32_t backward_check(mnv2_model *m, const void *arg, size_t n, const ch
         return mnv2__fail(MNV2_ERR_SIZE_MISMATCH, "%s: %zu values for a forward batch of %u", fn, n,
                           (unsigned)m->fwd_batch);
     return MNV2_OK;
+}
+
+/* The backward pass, all or nothing: when a gradient comes out not finite, the gradients are put
+ * back as they were (from the folded-weights array, invalid during training, unless they were
+ * all 0) and the pending training forward is dropped. */
+static int32_t run_backward(mnv2_model *m, uint32_t batch, const char *fn)
+{
+    const size_t P = m->plan->n_params;
+    const int backup = !m->grads_zero;
+    if (backup)
+        memcpy(m->fold, m->grads, P * sizeof(float));
+    m->hook_failed = 0;
+    mnv2__backward(m, batch);
+    m->fwd_batch = 0;
+    if (!m->hook_failed && mnv2__all_finite(m, m->grads, P)) {
+        m->have_grads = 1;
+        m->grads_zero = 0;
+        return MNV2_OK;
+    }
+    if (backup)
+        memcpy(m->grads, m->fold, P * sizeof(float));
+    else
+        memset(m->grads, 0, P * sizeof(float));
+    m->fold_valid = 0;
+    if (m->hook_failed)
+        return hook_failure(m, fn);
+    return mnv2__fail(MNV2_ERR_NOT_FINITE,
+                      "%s: a gradient overflowed (not finite); the gradients are unchanged and the training "
+                      "forward must be run again",
+                      fn);
 }
 
 int32_t mnv2_backward(mnv2_model *m, const int32_t *labels, uint32_t n_labels, float *loss)
@@ -668,12 +750,9 @@ int32_t mnv2_backward(mnv2_model *m, const int32_t *labels, uint32_t n_labels, f
     const double mean = total / (double)B;
     if (!isfinite(mean))
         return mnv2__fail(MNV2_ERR_NOT_FINITE, "mnv2_backward: the loss is not finite (diverged?)");
-    m->hook_failed = 0;
-    mnv2__backward(m, (uint32_t)B);
-    m->fwd_batch = 0;
-    m->have_grads = 1;
-    if (m->hook_failed)
-        return hook_failure(m, "mnv2_backward");
+    st = run_backward(m, (uint32_t)B, "mnv2_backward");
+    if (st)
+        return st;
     if (loss)
         *loss = (float)mean;
     return MNV2_OK;
@@ -692,11 +771,5 @@ int32_t mnv2_backward_logits(mnv2_model *m, const float *dlogits, size_t n_dlogi
         if (!isfinite(dlogits[i]))
             return mnv2__fail(MNV2_ERR_NOT_FINITE, "mnv2_backward_logits: value %zu is not finite", i);
     memcpy(arena(m, m->plan->probs), dlogits, n_dlogits * sizeof(float));
-    m->hook_failed = 0;
-    mnv2__backward(m, m->fwd_batch);
-    m->fwd_batch = 0;
-    m->have_grads = 1;
-    if (m->hook_failed)
-        return hook_failure(m, "mnv2_backward_logits");
-    return MNV2_OK;
+    return run_backward(m, m->fwd_batch, "mnv2_backward_logits");
 }

@@ -35,11 +35,15 @@ struct mnv2_model {
     mnv2_bn_stats_fn bn_hook;
     void *bn_hook_user;
     int32_t hook_failed;             /* the callback failed during the current pass */
+    int grads_zero;                  /* every gradient is 0 (no backup needed before a backward) */
+    const char *bad_layer;           /* training forward: first layer whose batch statistics are not finite */
 };
 
 /* Layer passes (forward.c, backward.c). Arguments are validated by the caller. */
 void mnv2__forward(struct mnv2_model *m, const float *images, uint32_t batch, int train);
 void mnv2__backward(struct mnv2_model *m, uint32_t batch); /* dlogits in arena at plan->probs */
+/* Whether every value of a[0..n) is finite, checked in parallel on the model's threads. */
+int mnv2__all_finite(struct mnv2_model *m, const float *a, size_t n);
 
 /* Counter-based random numbers: the same (seed, stream, index) gives the same value on every
  * platform and thread count. */

@@ -8,7 +8,10 @@
  * Step h = 3e-3; tolerance |analytic - numeric| <= 1e-4 + 5e-3 * |numeric|. The network runs
  * in float32: rounding in the loss (about 1e-6 relative after the BN reductions) gives the
  * numeric derivative an absolute error near 1e-6 * loss / h ~ 5e-4 at worst, typically far less;
- * the truncation error of the central difference is O(h^2). */
+ * the truncation error of the central difference is O(h^2). That tolerance lets errors of a few
+ * percent through on small gradients; the tight check is the last pair of tests (below): finite
+ * differences of a reference forward in double, on a network whose layers run several weight-
+ * gradient chunks and depthwise bands, with a tolerance a 1% error fails. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -241,6 +244,322 @@ static void saturate(double beta)
 static void relu6_saturated_high(void **state) { (void)state; saturate(20.0); }
 static void relu6_saturated_low(void **state) { (void)state; saturate(-20.0); }
 
+/* ---- Finite differences in double on a network with several chunks and bands per layer ----
+ *
+ * Input 52x52, batch 4: the 1x1 convolutions see 26x26x4 = 2704 rows (4 weight-gradient row
+ * chunks, MNV2_WGRAD_MAX_CHUNKS), 13x13x4 = 676 rows (2 chunks) and 7x7x4 = 196 rows (1 chunk);
+ * odd map sizes (13 -> 7) give tails; the depthwise training passes split the 26- and 13-row maps
+ * into several bands per image. The chunk split depends on the shapes alone, so the same paths
+ * run at every thread count: the check runs at 1 and at 3 threads.
+ *
+ * The loss is computed again by a reference forward in double written here (from the tensors read
+ * through the API; its logits are checked against the engine's first), and differentiated by
+ * central differences in double: step 1e-4 * max(|w|, 0.1), truncation error ~1e-8 relative,
+ * rounding ~1e-12. The engine's float32 gradient must match within
+ *   |analytic - numeric| <= 1e-3 |numeric| + 1e-4 max|numeric of the tensor|,
+ * so a gradient 1% off fails: scaling every BN gamma gradient by 1.01 in lib/backward.c fails
+ * 11 values, dropping row chunks 2 and 3 of the 1x1 weight gradient in lib/parallel.c fails
+ * hundreds (checked by hand; the other engine tests pass with either mutation). The floor,
+ * 1e-4 of the tensor's largest derivative plus 1e-5 of the model's, is for the BN biases that
+ * a following BN cancels (derivative 0 in exact arithmetic, float32 noise ~1e-8 in the engine).
+ * BN gamma near 0.5 and beta near 3 keep every ReLU6 input far from its kinks. */
+#define BB 4
+#define HB 52
+#define CB 3
+#define KB 6
+
+static const int32_t chunky_rows[][4] = {{1, 8, 1, 1}, {3, 16, 1, 1}, {2, 16, 2, 2}, {3, 24, 1, 2}}; /* multiples of 8: no rounding */
+#define N_ROWS 4
+#define STEM 8
+#define HEAD 24
+
+static mnv2_model *chunky(int threads)
+{
+    mnv2_config *c = NULL;
+    assert_int_equal(mnv2_config_create(MNV2_PRESET_REDUCED, &c), MNV2_OK);
+    assert_int_equal(mnv2_config_set_blocks(c, &chunky_rows[0][0], N_ROWS), MNV2_OK);
+    assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_INPUT_HEIGHT, HB), MNV2_OK);
+    assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_INPUT_WIDTH, HB), MNV2_OK);
+    assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_INPUT_CHANNELS, CB), MNV2_OK);
+    assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_STEM_CHANNELS, STEM), MNV2_OK);
+    assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_HEAD_CHANNELS, HEAD), MNV2_OK);
+    assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_CLASSES, KB), MNV2_OK);
+    assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_MAX_BATCH, BB), MNV2_OK);
+    assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_THREADS, threads), MNV2_OK);
+    assert_int_equal(mnv2_config_set_int(c, MNV2_KEY_SEED, 3), MNV2_OK);
+    mnv2_model *m = NULL;
+    assert_int_equal(mnv2_model_create(c, &m), MNV2_OK);
+    mnv2_config_destroy(c);
+    uint32_t n = 0;
+    assert_int_equal(mnv2_tensor_count(m, &n), MNV2_OK);
+    for (uint32_t i = 0; i < n; i++) {
+        const char *name;
+        int32_t kind;
+        uint32_t ndim;
+        uint64_t numel;
+        assert_int_equal(mnv2_tensor_info(m, i, &name, &kind, &ndim, NULL, &numel), MNV2_OK);
+        if (kind != MNV2_TENSOR_PARAM || ndim != 1 || strstr(name, "classifier"))
+            continue;
+        const int gamma = strstr(name, ".weight") != NULL;
+        float *v = malloc(numel * sizeof *v);
+        for (uint64_t j = 0; j < numel; j++)
+            v[j] = gamma ? 0.5f + 0.1f * urand() : 3.0f + 0.3f * urand();
+        assert_int_equal(mnv2_tensor_write(m, i, MNV2_DATA_VALUE, v, numel), MNV2_OK);
+        free(v);
+    }
+    return m;
+}
+
+/* The reference network in double: every parameter tensor by index, in the model's order. */
+typedef struct ref {
+    uint32_t n;
+    double *t[128];
+} ref;
+
+static const double *rt(const ref *r, const mnv2_model *m, const char *name)
+{
+    uint32_t i;
+    assert_int_equal(mnv2_tensor_find(m, name, &i), MNV2_OK);
+    return r->t[i];
+}
+
+/* 3x3 convolution, pad 1: depthwise (w [3][3][c]) or full (w [3][3][cin][cout]). */
+static double *ref_conv3(const double *x, int b, int h, int w, int cin, const double *wt, int cout, int s, int dw,
+                         int *ho, int *wo)
+{
+    const int oh = (h - 1) / s + 1, ow = (w - 1) / s + 1;
+    double *y = calloc((size_t)b * oh * ow * cout, sizeof *y);
+    for (int n = 0; n < b; n++)
+        for (int oy = 0; oy < oh; oy++)
+            for (int ox = 0; ox < ow; ox++) {
+                double *o = y + (((size_t)n * oh + oy) * ow + ox) * cout;
+                for (int ky = 0; ky < 3; ky++)
+                    for (int kx = 0; kx < 3; kx++) {
+                        const int iy = oy * s + ky - 1, ix = ox * s + kx - 1;
+                        if (iy < 0 || iy >= h || ix < 0 || ix >= w)
+                            continue;
+                        const double *in = x + (((size_t)n * h + iy) * w + ix) * cin;
+                        if (dw) {
+                            for (int c = 0; c < cout; c++)
+                                o[c] += in[c] * wt[(ky * 3 + kx) * cout + c];
+                        } else {
+                            for (int ci = 0; ci < cin; ci++)
+                                for (int c = 0; c < cout; c++)
+                                    o[c] += in[ci] * wt[((ky * 3 + kx) * cin + ci) * cout + c];
+                        }
+                    }
+            }
+    *ho = oh, *wo = ow;
+    return y;
+}
+
+static double *ref_pw(const double *x, size_t rows, int cin, const double *wt, int cout)
+{
+    double *y = calloc(rows * cout, sizeof *y);
+    for (size_t r = 0; r < rows; r++)
+        for (int ci = 0; ci < cin; ci++)
+            for (int c = 0; c < cout; c++)
+                y[r * cout + c] += x[r * cin + ci] * wt[ci * cout + c];
+    return y;
+}
+
+/* Training batch norm (batch mean, biased variance) and ReLU6 if act, in place. */
+static void ref_bn(double *x, size_t rows, int c, const double *gamma, const double *beta, double eps, int act)
+{
+    for (int ch = 0; ch < c; ch++) {
+        double mu = 0.0, var = 0.0;
+        for (size_t r = 0; r < rows; r++)
+            mu += x[r * c + ch];
+        mu /= (double)rows;
+        for (size_t r = 0; r < rows; r++)
+            var += (x[r * c + ch] - mu) * (x[r * c + ch] - mu);
+        var /= (double)rows;
+        const double is = 1.0 / sqrt(var + eps);
+        for (size_t r = 0; r < rows; r++) {
+            double v = (x[r * c + ch] - mu) * is * gamma[ch] + beta[ch];
+            if (act)
+                v = v < 0.0 ? 0.0 : v > 6.0 ? 6.0 : v;
+            x[r * c + ch] = v;
+        }
+    }
+}
+
+static double ref_loss(const ref *r, const mnv2_model *m, const float *xf, const int32_t *y, double *logits_out)
+{
+    double eps;
+    assert_int_equal(mnv2_model_get_float(m, MNV2_KEY_BN_EPS, &eps), MNV2_OK);
+    eps = (double)(float)eps;
+    const size_t n_in = (size_t)BB * HB * HB * CB;
+    double *x = malloc(n_in * sizeof *x);
+    for (size_t i = 0; i < n_in; i++)
+        x[i] = xf[i];
+    int h, w, c = STEM;
+    double *a = ref_conv3(x, BB, HB, HB, CB, rt(r, m, "features.0.0.weight"), STEM, 2, 0, &h, &w);
+    free(x);
+    ref_bn(a, (size_t)BB * h * w, c, rt(r, m, "features.0.1.weight"), rt(r, m, "features.0.1.bias"), eps, 1);
+    char nm[64];
+    int f = 1;
+    for (int row = 0; row < N_ROWS; row++)
+        for (int rep = 0; rep < chunky_rows[row][2]; rep++, f++) {
+            const int t = chunky_rows[row][0], cout = chunky_rows[row][1], s = rep ? 1 : chunky_rows[row][3];
+            const int hid = c * t, sub0 = t != 1;
+            double *e = a;
+            if (t != 1) {
+                snprintf(nm, sizeof nm, "features.%d.conv.0.0.weight", f);
+                e = ref_pw(a, (size_t)BB * h * w, c, rt(r, m, nm), hid);
+                snprintf(nm, sizeof nm, "features.%d.conv.0.1.weight", f);
+                const double *g = rt(r, m, nm);
+                snprintf(nm, sizeof nm, "features.%d.conv.0.1.bias", f);
+                ref_bn(e, (size_t)BB * h * w, hid, g, rt(r, m, nm), eps, 1);
+            }
+            int ho, wo;
+            snprintf(nm, sizeof nm, "features.%d.conv.%d.0.weight", f, sub0);
+            double *d = ref_conv3(e, BB, h, w, hid, rt(r, m, nm), hid, s, 1, &ho, &wo);
+            snprintf(nm, sizeof nm, "features.%d.conv.%d.1.weight", f, sub0);
+            const double *g = rt(r, m, nm);
+            snprintf(nm, sizeof nm, "features.%d.conv.%d.1.bias", f, sub0);
+            ref_bn(d, (size_t)BB * ho * wo, hid, g, rt(r, m, nm), eps, 1);
+            snprintf(nm, sizeof nm, "features.%d.conv.%d.weight", f, sub0 + 1);
+            double *p = ref_pw(d, (size_t)BB * ho * wo, hid, rt(r, m, nm), cout);
+            snprintf(nm, sizeof nm, "features.%d.conv.%d.weight", f, sub0 + 2);
+            g = rt(r, m, nm);
+            snprintf(nm, sizeof nm, "features.%d.conv.%d.bias", f, sub0 + 2);
+            ref_bn(p, (size_t)BB * ho * wo, cout, g, rt(r, m, nm), eps, 0);
+            if (s == 1 && c == cout)
+                for (size_t i = 0; i < (size_t)BB * ho * wo * cout; i++)
+                    p[i] += a[i];
+            if (e != a)
+                free(e);
+            free(d);
+            free(a);
+            a = p, h = ho, w = wo, c = cout;
+        }
+    snprintf(nm, sizeof nm, "features.%d.0.weight", f);
+    double *hd = ref_pw(a, (size_t)BB * h * w, c, rt(r, m, nm), HEAD);
+    free(a);
+    snprintf(nm, sizeof nm, "features.%d.1.weight", f);
+    const double *g = rt(r, m, nm);
+    snprintf(nm, sizeof nm, "features.%d.1.bias", f);
+    ref_bn(hd, (size_t)BB * h * w, HEAD, g, rt(r, m, nm), eps, 1);
+    const double *fw = rt(r, m, "classifier.1.weight"), *fb = rt(r, m, "classifier.1.bias");
+    double total = 0.0;
+    for (int b = 0; b < BB; b++) {
+        double pooled[HEAD] = {0}, lg[KB];
+        for (int i = 0; i < h * w; i++)
+            for (int ch = 0; ch < HEAD; ch++)
+                pooled[ch] += hd[((size_t)b * h * w + i) * HEAD + ch] / (h * w);
+        double mx = -1e300, sum = 0.0;
+        for (int k = 0; k < KB; k++) {
+            lg[k] = fb[k];
+            for (int ch = 0; ch < HEAD; ch++)
+                lg[k] += pooled[ch] * fw[ch * KB + k];
+            mx = fmax(mx, lg[k]);
+            if (logits_out)
+                logits_out[b * KB + k] = lg[k];
+        }
+        for (int k = 0; k < KB; k++)
+            sum += exp(lg[k] - mx);
+        total -= lg[y[b]] - mx - log(sum);
+    }
+    free(hd);
+    return total / BB;
+}
+
+static float xb[BB * HB * HB * CB];
+static const int32_t yb[BB] = {1, 4, 0, 5};
+
+static void fd_double(int threads)
+{
+    for (size_t i = 0; i < sizeof xb / sizeof xb[0]; i++)
+        xb[i] = 1.5f * urand();
+    mnv2_model *m = chunky(threads);
+    float loss, logits[BB * KB];
+    assert_int_equal(mnv2_forward(m, xb, BB * HB * HB * CB, BB, MNV2_MODE_TRAIN, logits, BB * KB), MNV2_OK);
+    assert_int_equal(mnv2_backward(m, yb, BB, &loss), MNV2_OK);
+    ref r;
+    assert_int_equal(mnv2_tensor_count(m, &r.n), MNV2_OK);
+    assert_true(r.n <= 128);
+    for (uint32_t i = 0; i < r.n; i++) {
+        int32_t kind;
+        uint64_t numel;
+        assert_int_equal(mnv2_tensor_info(m, i, NULL, &kind, NULL, NULL, &numel), MNV2_OK);
+        r.t[i] = NULL;
+        if (kind != MNV2_TENSOR_PARAM)
+            continue;
+        float *v = malloc(numel * sizeof *v);
+        assert_int_equal(mnv2_tensor_read(m, i, MNV2_DATA_VALUE, v, numel), MNV2_OK);
+        r.t[i] = malloc(numel * sizeof(double));
+        for (uint64_t j = 0; j < numel; j++)
+            r.t[i][j] = v[j];
+        free(v);
+    }
+    /* The reference computes the same network. */
+    double rl[BB * KB];
+    const double l0 = ref_loss(&r, m, xb, yb, rl);
+    for (int i = 0; i < BB * KB; i++)
+        assert_true(fabs(rl[i] - logits[i]) <= 1e-4 * (1.0 + fabs(rl[i])));
+    assert_true(fabs(l0 - loss) <= 1e-5 * (1.0 + l0));
+    /* Numeric derivatives first (up to 16 values spread over each tensor, every value of small
+     * ones), then the comparison: the absolute floor needs the largest gradient of the model. */
+    static double num[128][16];
+    static uint64_t at[128][16];
+    int cnt[128] = {0};
+    double tmax[128] = {0}, global = 0.0;
+    for (uint32_t i = 0; i < r.n; i++) {
+        uint64_t numel;
+        if (!r.t[i])
+            continue;
+        assert_int_equal(mnv2_tensor_info(m, i, NULL, NULL, NULL, NULL, &numel), MNV2_OK);
+        const uint64_t step = numel > 16 ? numel / 16 : 1;
+        for (uint64_t j = (numel > 16 ? (uint64_t)(urand() * 0.5 * step + 0.5 * step) : 0); j < numel && cnt[i] < 16;
+             j += step) {
+            const double v0 = r.t[i][j], hh = 1e-4 * fmax(fabs(v0), 0.1);
+            r.t[i][j] = v0 + hh;
+            const double lp = ref_loss(&r, m, xb, yb, NULL);
+            r.t[i][j] = v0 - hh;
+            const double lm = ref_loss(&r, m, xb, yb, NULL);
+            r.t[i][j] = v0;
+            num[i][cnt[i]] = (lp - lm) / (2.0 * hh);
+            at[i][cnt[i]] = j;
+            tmax[i] = fmax(tmax[i], fabs(num[i][cnt[i]]));
+            cnt[i]++;
+        }
+        global = fmax(global, tmax[i]);
+    }
+    int checked = 0, bad = 0;
+    double worst = 0.0;
+    for (uint32_t i = 0; i < r.n; i++) {
+        const char *name;
+        uint64_t numel;
+        if (!r.t[i])
+            continue;
+        assert_int_equal(mnv2_tensor_info(m, i, &name, NULL, NULL, NULL, &numel), MNV2_OK);
+        float *g = malloc(numel * sizeof *g);
+        assert_int_equal(mnv2_tensor_read(m, i, MNV2_DATA_GRAD, g, numel), MNV2_OK);
+        for (int q = 0; q < cnt[i]; q++) {
+            const double nu = num[i][q], an = g[at[i][q]];
+            const double floor = 1e-4 * tmax[i] + 1e-5 * global, err = fabs(nu - an), tol = 1e-3 * fabs(nu) + floor;
+            worst = fmax(worst, err / (fabs(nu) + floor));
+            if (err > tol) {
+                bad++;
+                print_message("%s[%llu]: analytic %.8g numeric %.8g\n", name, (unsigned long long)at[i][q], an, nu);
+            }
+            checked++;
+        }
+        free(g);
+    }
+    print_message("%d threads: %d values, largest gradient %.3g, worst |analytic - numeric| / (|numeric| + floor) = "
+                  "%.3g\n", threads, checked, global, worst);
+    for (uint32_t i = 0; i < r.n; i++)
+        free(r.t[i]);
+    assert_true(checked > 300);
+    assert_int_equal(bad, 0);
+    mnv2_model_destroy(m);
+}
+
+static void multi_chunk_fd_double_1_thread(void **state) { (void)state; fd_double(1); }
+static void multi_chunk_fd_double_3_threads(void **state) { (void)state; fd_double(3); }
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -252,6 +571,8 @@ int main(void)
         cmocka_unit_test(whole_model_dropout_smoothing),
         cmocka_unit_test(relu6_saturated_high),
         cmocka_unit_test(relu6_saturated_low),
+        cmocka_unit_test(multi_chunk_fd_double_1_thread),
+        cmocka_unit_test(multi_chunk_fd_double_3_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,6 +44,7 @@
 
 #include "mnv2.h"
 #include "kernels/kernels.h"
+#include "plan.h"
 
 #define TOL_SUM 1e-5
 #define TOL_ELEM 1e-6
@@ -704,12 +705,55 @@ static void sums_case(const mnv2_kernels *t, int bwd, size_t rows, size_t c, int
         buf_free(all[i]);
 }
 
+/* The (rows, channels) the engine really passes the BN reductions in the training passes of
+ * the standard preset (224x224; lib/parallel.c): a depthwise band's output rows (bn_moments:
+ * band x out_w) and its input rows (bn_bwd_reduce: stride x band x in_w, the last band to the
+ * map's end), with the block's hidden channels; e.g. 560 and 672. Taken from the plan. */
+static size_t eng_rows[64][2];
+static int n_eng;
+
+static void add_eng(size_t rows, size_t c)
+{
+    for (int i = 0; i < n_eng; i++)
+        if (eng_rows[i][0] == rows && eng_rows[i][1] == c)
+            return;
+    if (n_eng < 64 && rows > MNV2_REDUCE_CHUNK)
+        eng_rows[n_eng][0] = rows, eng_rows[n_eng++][1] = c;
+}
+
+static void find_engine_rows(void)
+{
+    mnv2_config *cfg = NULL;
+    mnv2_plan *p = NULL;
+    if (mnv2_config_create(MNV2_PRESET_STANDARD, &cfg) != MNV2_OK || mnv2__plan_create(cfg, 1, &p) != MNV2_OK)
+        abort();
+    for (uint32_t b = 0; b < p->n_blocks; b++) {
+        const plan_block *k = &p->blocks[b];
+        if (!k->has_expand)
+            continue;
+        const size_t last = k->out_h % k->band ? k->out_h % k->band : k->band, s = k->stride;
+        add_eng(k->band * k->out_w, k->hid);
+        add_eng(last * k->out_w, k->hid);
+        if (k->out_h > k->band) {
+            add_eng(s * k->band * k->in_w, k->hid);
+            add_eng((k->in_h - s * (k->out_h - last)) * k->in_w, k->hid);
+        }
+    }
+    mnv2__plan_free(p);
+    mnv2_config_destroy(cfg);
+}
+
 static void check_bn_moments(const mnv2_kernels *t)
 {
     for (size_t i = 0; i < sizeof bn_rows / sizeof bn_rows[0]; i++)
         for (size_t j = 0; j < sizeof bn_cs / sizeof bn_cs[0]; j++)
             for (int centered = 0; centered < 2; centered++)
                 sums_case(t, 0, bn_rows[i], bn_cs[j], centered, MASK_OFF);
+    for (int i = 0; i < n_eng; i++)
+        for (int centered = 0; centered < 2; centered++) {
+            sums_case(t, 0, eng_rows[i][0], eng_rows[i][1], centered, MASK_OFF);
+            sums_case(t, 0, eng_rows[i][0], 17, centered, MASK_OFF);
+        }
 }
 
 static void check_bn_bwd_reduce(const mnv2_kernels *t)
@@ -718,6 +762,11 @@ static void check_bn_bwd_reduce(const mnv2_kernels *t)
         for (size_t j = 0; j < sizeof bn_cs / sizeof bn_cs[0]; j++)
             for (int mask = MASK_OFF; mask <= MASK_EDGE; mask++)
                 sums_case(t, 1, bn_rows[i], bn_cs[j], 1, mask);
+    for (int i = 0; i < n_eng; i++)
+        for (int mask = MASK_OFF; mask <= MASK_EDGE; mask++) {
+            sums_case(t, 1, eng_rows[i][0], eng_rows[i][1], 1, mask);
+            sums_case(t, 1, eng_rows[i][0], 17, 1, mask);
+        }
     check_mask_seen();
 }
 
@@ -1129,6 +1178,15 @@ int main(int argc, char **argv)
     for (int l = 0; l < n_levels; l++)
         printf(" %s", mnv2_isa_name(levels[l].isa));
     printf("%s\n", n_levels ? "" : " nothing (no SIMD level)");
+    if (!n_levels) {
+        printf("no SIMD level on this machine or build: nothing to compare (skip)\n");
+        return 77;
+    }
+    find_engine_rows();
+    printf("BN reductions also at the standard preset's rows:");
+    for (int i = 0; i < n_eng; i++)
+        printf(" %zux%zu", eng_rows[i][0], eng_rows[i][1]);
+    printf("\n");
     const struct CMUnitTest tests[] = {
 #define MNV2_KERNEL(name, params) cmocka_unit_test(test_##name),
 #include "kernels/kernel_list.inc"

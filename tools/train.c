@@ -25,13 +25,16 @@
 typedef struct options {
     const char *data, *model, *out, *resume, *checkpoint, *csv, *svg;
     int32_t optimizer, threads, init, sync_bn;
+    int skip_bad; /* --skip-bad-batches */
     uint32_t expansion;
-    double lr, weight_decay, width, bn_momentum, adam_eps;
+    double lr, weight_decay, width, bn_momentum, adam_eps, max_loss;
     char *owned[3]; /* default file names made from --out */
     image_opts img;  /* image folders and --size (imagedata.c) */
 } options;
 
 static volatile sig_atomic_t stop_signal;
+
+#define MAX_BAD_IN_A_ROW 20 /* --skip-bad-batches gives up after this many bad batches in a row */
 
 static void on_signal(int sig)
 {
@@ -61,6 +64,11 @@ static const char help[] =
     "  --bn-momentum X     batch-norm momentum, Keras convention (0.99)\n"
     "  --crop-pad P        random crop after padding by P pixels (0; 4 is usual for CIFAR)\n"
     "  --no-flip           no random horizontal flip\n"
+    "  --max-loss X        a batch loss above X means the run diverged (100 x ln(classes))\n"
+    "  --skip-bad-batches  skip a batch whose loss is above --max-loss or whose forward,\n"
+    "                      backward or step would make a value NaN or infinite, and go on\n"
+    "                      (gives up after 20 in a row: MAX_BAD_IN_A_ROW; not under mpirun); without\n"
+    "                      it such a batch stops the run with exit status 1\n"
     "  --limit N           train on the first N training images only\n"
     "  --test-limit N      test on the first N test images only\n"
     "  --threads N         worker threads (0 = all cores, the default)\n"
@@ -134,6 +142,8 @@ static void parse_args(int argc, char **argv, options *o, train_state *st)
             o->sync_bn = 1;
         } else if (ex_opt(argc, argv, &i, "--mpi-timeout", &v)) {
             tm_set_timeout(ex_parse_double(a, v, 0, 1e7));
+        } else if (strcmp(a, "--skip-bad-batches") == 0) {
+            o->skip_bad = 1;
         } else if (ex_opt(argc, argv, &i, "--data", &v)) {
             o->data = v;
         } else if (ex_opt(argc, argv, &i, "--preset", &v)) {
@@ -144,6 +154,8 @@ static void parse_args(int argc, char **argv, options *o, train_state *st)
             st->epochs = ex_parse_u32(a, v, 1, 100000);
         } else if (ex_opt(argc, argv, &i, "--batch", &v)) {
             st->batch = ex_parse_u32(a, v, 1, 65536);
+        } else if (ex_opt(argc, argv, &i, "--max-loss", &v)) {
+            o->max_loss = ex_parse_double(a, v, 1e-6, 1e30);
         } else if (ex_opt(argc, argv, &i, "--lr", &v)) {
             o->lr = ex_parse_double(a, v, 1e-12, 100);
         } else if (ex_opt(argc, argv, &i, "--warmup", &v)) {
@@ -414,6 +426,11 @@ int main(int argc, char **argv)
     uint64_t steps_run = 0;
     double train_total = 0;
     int stopping = 0; /* agreed by every process */
+    int bad_in_a_row = 0;
+    const double max_loss = o.max_loss > 0 ? o.max_loss : 100 * log((double)classes);
+    uint64_t skipped = 0;
+    if (o.skip_bad && tm_size() > 1)
+        ex_die("--skip-bad-batches is not supported under mpirun (the processes would have to agree on each skip)");
     mnv2_batch_options eo = bo;
     eo.shuffle = 0, eo.flip = 0, eo.pad_crop = 0, eo.drop_last = 0;
 
@@ -435,15 +452,43 @@ int main(int argc, char **argv)
                 epoch_over = 1;
                 break;
             }
-            float loss;
-            ex_check(mnv2_forward(model, x, (size_t)b * h * w * c, b, MNV2_MODE_TRAIN, logits, (size_t)b * classes),
-                     "forward");
-            ex_check(mnv2_backward(model, y, b, &loss), "backward");
-            if (!isfinite(loss))
-                ex_die("the loss is %f at step %lld: try a lower --lr", loss, (long long)model_int(model, MNV2_KEY_STEP));
-            /* Under MPI, a signal to any process stops every process after this step. */
-            const int agreed = tm_average_gradients(model, stop_signal != 0);
-            ex_check(mnv2_step(model), "optimizer step");
+            float loss = 0;
+            /* The library refuses NaN and infinity with MNV2_ERR_NOT_FINITE and leaves the model as
+             * it was, so the model (and every file written from it) stays finite. */
+            const char *what = "forward";
+            int32_t rc = mnv2_forward(model, x, (size_t)b * h * w * c, b, MNV2_MODE_TRAIN, logits, (size_t)b * classes);
+            if (rc == MNV2_OK && (what = "backward", rc = mnv2_backward(model, y, b, &loss)) == MNV2_OK &&
+                loss > max_loss)
+                what = "loss", rc = MNV2_ERR_NOT_FINITE;
+            int agreed = 0;
+            if (rc == MNV2_OK) {
+                /* Under MPI, a signal to any process stops every process after this step. */
+                agreed = tm_average_gradients(model, stop_signal != 0);
+                what = "optimizer step", rc = mnv2_step(model);
+            }
+            if (rc == MNV2_ERR_NOT_FINITE) {
+                char msg[512];
+                if (loss > max_loss)
+                    snprintf(msg, sizeof msg, "%g is above --max-loss %g", (double)loss, max_loss);
+                else
+                    snprintf(msg, sizeof msg, "%s", mnv2_last_error());
+                ex_check(mnv2_zero_grad(model), "clearing the gradients");
+                if (!o.skip_bad)
+                    ex_die("training diverged at optimizer step %lld (epoch %u): %s: %s\n"
+                           "  no NaN or infinity was written to the model or to any file; try a lower --lr,\n"
+                           "  or --skip-bad-batches to skip such batches",
+                           (long long)model_int(model, MNV2_KEY_STEP), e + 1, what, msg);
+                if (++bad_in_a_row >= MAX_BAD_IN_A_ROW)
+                    ex_die("training diverged: %d bad batches in a row (last at optimizer step %lld: %s: %s)",
+                           bad_in_a_row, (long long)model_int(model, MNV2_KEY_STEP), what, msg);
+                skipped++;
+                fprintf(stderr, "%s%s: skipped a bad batch at optimizer step %lld: %s: %s\n", tty ? "\r\033[K" : "",
+                        ex_prog(), (long long)model_int(model, MNV2_KEY_STEP), what, msg);
+                step++;
+                continue;
+            }
+            ex_check(rc, "%s", what);
+            bad_in_a_row = 0;
             steps_run++;
             st.loss_sum += (double)loss * b;
             st.correct += count_correct(logits, y, b, classes);
@@ -501,6 +546,8 @@ int main(int argc, char **argv)
         write_logs(&st, &o);
         ex_check(mnv2_model_save(model, td.names, td.classes, o.out), "saving model %s", o.out);
     }
+    if (skipped)
+        fprintf(stderr, "%s: %llu bad batches skipped (--skip-bad-batches)\n", ex_prog(), (unsigned long long)skipped);
     tm_report(train_total, steps_run);
     tm_finalize();
     printf("model:      %s\ncheckpoint: %s\nlog:        %s\nplot:       %s\n", o.out, o.checkpoint, o.csv, o.svg);

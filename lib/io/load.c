@@ -244,8 +244,8 @@ static int32_t parse_tens(mnv2_model *m, const section *s, const char *what)
             cap = numel;
         }
         mnv2__get_f32s(buf, vals, (size_t)numel);
-        if ((rc = mnv2_tensor_write(m, i, MNV2_DATA_VALUE, buf, numel)) != MNV2_OK)
-            rc = wrap(rc, what, "TENS");
+        if ((rc = mnv2_tensor_write(m, i, MNV2_DATA_VALUE, buf, numel)) != MNV2_OK) /* NaN, infinity, variance < 0 */
+            rc = wrap(rc == MNV2_ERR_INVALID_ARGUMENT ? MNV2_ERR_FORMAT : rc, what, "TENS");
     }
     free(buf);
     if (rc == MNV2_OK && r.left != 0)
@@ -331,6 +331,10 @@ static int32_t parse_opts(mnv2_model *m, const section *s, const char *what)
         return mnv2__fail(MNV2_ERR_FORMAT, "%s: OPTS: %llu optimizer values stored in %zu bytes, the model has %llu",
                           what, (unsigned long long)n, r.left, (unsigned long long)have);
     mnv2__get_f32s(opt, r.p, (size_t)n);
+    for (uint64_t i = 0; i < n; i++)
+        if (!isfinite(opt[i]))
+            return mnv2__fail(MNV2_ERR_NOT_FINITE, "%s: OPTS: optimizer value %llu is not finite", what,
+                              (unsigned long long)i);
     int32_t rc = mnv2_model_set_int(m, MNV2_KEY_STEP, (int64_t)step);
     if (rc == MNV2_OK)
         rc = mnv2_model_set_int(m, MNV2_KEY_RNG_STATE, (int64_t)rng);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Writing model files and checkpoints (docs/file-format.md). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,15 @@ static void end_section(mnv2_wr *w, size_t at)
         return;
     mnv2__put_le64(w->data + at + 4, (uint64_t)(w->size - at - 12));
     mnv2__wr_u32(w, mnv2__crc32(0, w->data + at, w->size - at));
+}
+
+/* Index of the first NaN or infinite value of a[0..n), n when there is none. */
+static size_t first_nonfinite(const float *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(a[i]))
+            return i;
+    return n;
 }
 
 /* Copy the engine's message before formatting into the same thread-local buffer. */
@@ -139,6 +149,12 @@ static int32_t write_tensors(const mnv2_model *model, mnv2_wr *w, const char *wh
         rc = mnv2_tensor_read(model, i, MNV2_DATA_VALUE, buf, numel);
         if (rc != MNV2_OK)
             break;
+        size_t bad = first_nonfinite(buf, (size_t)numel);
+        if (bad < numel) {
+            rc = mnv2__fail(MNV2_ERR_NOT_FINITE, "%s: tensor '%s': value %zu is not finite; nothing was written", what,
+                            name, bad);
+            break;
+        }
         mnv2__wr_u16(w, (uint16_t)len);
         mnv2__wr_append(w, name, len);
         mnv2__wr_u32(w, (uint32_t)kind);
@@ -150,7 +166,9 @@ static int32_t write_tensors(const mnv2_model *model, mnv2_wr *w, const char *wh
     }
     free(buf);
     if (rc != MNV2_OK)
-        return rc == MNV2_ERR_OUT_OF_MEMORY || rc == MNV2_ERR_INVALID_ARGUMENT ? rc : wrap(rc, what, "reading tensors");
+        return rc == MNV2_ERR_OUT_OF_MEMORY || rc == MNV2_ERR_INVALID_ARGUMENT || rc == MNV2_ERR_NOT_FINITE
+                   ? rc
+                   : wrap(rc, what, "reading tensors");
     end_section(w, at);
     return MNV2_OK;
 }
@@ -210,6 +228,9 @@ static int32_t write_checkpoint(mnv2_model *model, const mnv2_batch_iter *iter, 
         rc = mnv2_model_get_int(model, MNV2_KEY_RNG_STATE, &rng);
     if (rc != MNV2_OK)
         return wrap(rc, what, "reading the step and random state");
+    const size_t bad = first_nonfinite(opt, (size_t)n);
+    if (bad < n)
+        return mnv2__fail(MNV2_ERR_NOT_FINITE, "%s: optimizer value %zu is not finite; nothing was written", what, bad);
     uint64_t seed = 0, epoch = 0, pos = 0;
     if (iter && (rc = mnv2_batch_iter_get_state(iter, &seed, &epoch, &pos)) != MNV2_OK)
         return rc;
