@@ -90,7 +90,10 @@ MNV2_API const char *mnv2_last_error(void);
 /** @defgroup isa Instruction-set levels
  *  Pinned values. The level in use may only be lowered from what the CPU supports, by the
  *  environment variable `MNV2_ISA` (scalar | sse41 | avx2 | avx512 | neon), read once, and by
- *  the #MNV2_KEY_ISA_MAX option.
+ *  the #MNV2_KEY_ISA_MAX option. A level above the CPU's changes nothing; an unknown name, or a
+ *  level of the other architecture (neon on x86, sse41 / avx2 / avx512 on AArch64), makes
+ *  mnv2_model_create() (and the loaders) fail with #MNV2_ERR_INVALID_ARGUMENT, the reason in
+ *  mnv2_last_error(). An empty value counts as unset.
  *  @{ */
 #define MNV2_ISA_SCALAR 0  /**< Portable C reference kernels. */
 #define MNV2_ISA_SSE41 1   /**< x86 SSE4.1. */
@@ -102,7 +105,7 @@ MNV2_API const char *mnv2_last_error(void);
  *  Static storage; thread-safe. */
 MNV2_API const char *mnv2_isa_name(int32_t isa);
 /** @brief Highest ISA level this process will use: what the CPU supports, lowered by `MNV2_ISA`
- *  if set. Detection runs once per process; thread-safe. */
+ *  if set to a valid level (an invalid value is ignored here; mnv2_model_create() reports it). Detection runs once per process; thread-safe. */
 MNV2_API int32_t mnv2_cpu_isa(void);
 /** @} */
 

@@ -115,6 +115,9 @@ int32_t mnv2_model_create(const mnv2_config *cfg, mnv2_model **out)
     int32_t st = check_config(cfg);
     if (st)
         return st;
+    const char *isa_error = mnv2__isa_env_error();
+    if (isa_error)
+        return mnv2__fail(MNV2_ERR_INVALID_ARGUMENT, "mnv2_model_create: %s", isa_error);
     mnv2_plan *p;
     st = mnv2__plan_create(cfg, (int)cfg->trainable, &p);
     if (st)
@@ -128,13 +131,13 @@ int32_t mnv2_model_create(const mnv2_config *cfg, mnv2_model **out)
     m->plan = p;
     m->k = mnv2__kernels_for((int)cfg->isa_max, &m->isa);
     const size_t P = p->n_params;
-    const size_t floats = p->arena_floats + 2 * P + p->n_buffers + (cfg->trainable ? 3 * P : 0);
-    if (floats > SIZE_MAX / sizeof(float) - MNV2__ALIGN ||
-        !(m->block = aligned_alloc(MNV2__ALIGN, (floats * sizeof(float) + MNV2__ALIGN - 1) & ~(size_t)(MNV2__ALIGN - 1)))) {
+    /* block_bytes: checked by the plan, a multiple of 4 plus MNV2__ALIGN; the floats are what is used. */
+    const size_t floats = (p->block_bytes - MNV2__ALIGN) / sizeof(float);
+    if (!(m->block = aligned_alloc(MNV2__ALIGN, p->block_bytes & ~(size_t)(MNV2__ALIGN - 1)))) {
         mnv2__plan_free(p);
         free(m);
         return mnv2__fail(MNV2_ERR_OUT_OF_MEMORY, "mnv2_model_create: cannot allocate %zu MiB",
-                          floats * sizeof(float) >> 20);
+                          p->block_bytes >> 20);
     }
     /* Arena first (64-byte aligned offsets), then parameters, buffers, gradients, moments. */
     memset(m->block, 0, floats * sizeof(float));

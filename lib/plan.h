@@ -78,6 +78,8 @@ typedef struct mnv2_plan {
     size_t tile, tile_floats;         /* inference: per-thread tiles of the fused blocks */
     uint32_t threads;                 /* worker threads (MNV2_KEY_THREADS, 0 resolved) */
     size_t arena_floats;
+    size_t block_bytes;               /* mnv2_model_create's one allocation: arena, parameters, folded
+                                       * weights, buffers (gradients, moments) and alignment slack */
     size_t max_c;
     int trainable;
 } mnv2_plan;
