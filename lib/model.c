@@ -8,6 +8,7 @@
 #include "internal_error.h"
 #include "layers.h"
 #include "pool.h"
+#include "fpenv.h"
 
 uint64_t mnv2__hash64(uint64_t x)
 {
@@ -107,7 +108,7 @@ static int32_t check_config(const struct mnv2_config *c)
     return MNV2_OK;
 }
 
-int32_t mnv2_model_create(const mnv2_config *cfg, mnv2_model **out)
+static int32_t model_create_body(const mnv2_config *cfg, mnv2_model **out)
 {
     mnv2__clear_error();
     if (!cfg || !out)
@@ -262,7 +263,7 @@ static int32_t plan_stat(const mnv2_plan *p, const struct mnv2_config *cfg, int3
     return MNV2_OK;
 }
 
-int32_t mnv2_config_stat(const mnv2_config *cfg, int32_t stat, uint32_t batch, uint64_t *value)
+static int32_t config_stat_body(const mnv2_config *cfg, int32_t stat, uint32_t batch, uint64_t *value)
 {
     mnv2__clear_error();
     if (!cfg || !value)
@@ -300,7 +301,7 @@ static void fill_layer(mnv2_layer_info *info, const plan_conv *c, uint32_t block
     info->out_bytes = (uint64_t)c->out_h * c->out_w * c->cout * sizeof(float);
 }
 
-int32_t mnv2_config_layer_info(const mnv2_config *cfg, uint32_t index, mnv2_layer_info *info)
+static int32_t config_layer_info_body(const mnv2_config *cfg, uint32_t index, mnv2_layer_info *info)
 {
     mnv2__clear_error();
     if (!cfg || !info)
@@ -537,7 +538,7 @@ int32_t mnv2_model_get_normalization(const mnv2_model *m, float *mean, float *st
 
 /* ---- forward / backward ---- */
 
-int32_t mnv2_forward(mnv2_model *m, const float *images, size_t n_images, uint32_t batch, int32_t mode, float *logits,
+static int32_t forward_body(mnv2_model *m, const float *images, size_t n_images, uint32_t batch, int32_t mode, float *logits,
                      size_t n_logits)
 {
     mnv2__clear_error();
@@ -581,7 +582,7 @@ static int32_t backward_check(mnv2_model *m, const void *arg, size_t n, const ch
     return MNV2_OK;
 }
 
-int32_t mnv2_backward(mnv2_model *m, const int32_t *labels, uint32_t n_labels, float *loss)
+static int32_t backward_body(mnv2_model *m, const int32_t *labels, uint32_t n_labels, float *loss)
 {
     mnv2__clear_error();
     int32_t st = backward_check(m, labels, n_labels, "mnv2_backward");
@@ -623,7 +624,7 @@ int32_t mnv2_backward(mnv2_model *m, const int32_t *labels, uint32_t n_labels, f
     return MNV2_OK;
 }
 
-int32_t mnv2_backward_logits(mnv2_model *m, const float *dlogits, size_t n_dlogits)
+static int32_t backward_logits_body(mnv2_model *m, const float *dlogits, size_t n_dlogits)
 {
     mnv2__clear_error();
     if (m && dlogits && m->grads && m->fwd_batch && n_dlogits != (size_t)m->fwd_batch * m->plan->classes)
@@ -640,4 +641,61 @@ int32_t mnv2_backward_logits(mnv2_model *m, const float *dlogits, size_t n_dlogi
     m->fwd_batch = 0;
     m->have_grads = 1;
     return MNV2_OK;
+}
+
+/* Public entry points that compute: in the library's floating-point environment (fpenv.h). */
+
+int32_t mnv2_model_create(const mnv2_config *cfg, mnv2_model **out)
+{
+    mnv2_fpenv fe;
+    mnv2__fpenv_enter(&fe);
+    const int32_t st = model_create_body(cfg, out);
+    mnv2__fpenv_leave(&fe);
+    return st;
+}
+
+int32_t mnv2_config_stat(const mnv2_config *cfg, int32_t stat, uint32_t batch, uint64_t *value)
+{
+    mnv2_fpenv fe;
+    mnv2__fpenv_enter(&fe);
+    const int32_t st = config_stat_body(cfg, stat, batch, value);
+    mnv2__fpenv_leave(&fe);
+    return st;
+}
+
+int32_t mnv2_config_layer_info(const mnv2_config *cfg, uint32_t index, mnv2_layer_info *info)
+{
+    mnv2_fpenv fe;
+    mnv2__fpenv_enter(&fe);
+    const int32_t st = config_layer_info_body(cfg, index, info);
+    mnv2__fpenv_leave(&fe);
+    return st;
+}
+
+int32_t mnv2_forward(mnv2_model *m, const float *images, size_t n_images, uint32_t batch, int32_t mode, float *logits,
+                     size_t n_logits)
+{
+    mnv2_fpenv fe;
+    mnv2__fpenv_enter(&fe);
+    const int32_t st = forward_body(m, images, n_images, batch, mode, logits, n_logits);
+    mnv2__fpenv_leave(&fe);
+    return st;
+}
+
+int32_t mnv2_backward(mnv2_model *m, const int32_t *labels, uint32_t n_labels, float *loss)
+{
+    mnv2_fpenv fe;
+    mnv2__fpenv_enter(&fe);
+    const int32_t st = backward_body(m, labels, n_labels, loss);
+    mnv2__fpenv_leave(&fe);
+    return st;
+}
+
+int32_t mnv2_backward_logits(mnv2_model *m, const float *dlogits, size_t n_dlogits)
+{
+    mnv2_fpenv fe;
+    mnv2__fpenv_enter(&fe);
+    const int32_t st = backward_logits_body(m, dlogits, n_dlogits);
+    mnv2__fpenv_leave(&fe);
+    return st;
 }

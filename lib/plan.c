@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "ckd.h"
+#include "cpus.h"
 #include "internal_error.h"
 #include "model.h"
 #include "plan.h"
@@ -180,8 +180,7 @@ uint32_t mnv2__plan_threads(const struct mnv2_config *cfg)
 {
     if (cfg->threads > 0)
         return (uint32_t)cfg->threads;
-    const long online = sysconf(_SC_NPROCESSORS_ONLN);
-    return online > 0 ? (uint32_t)online : 1;
+    return mnv2__usable_cpus();
 }
 
 /* Fused inference tiles: the expanded rows a band of output rows needs stay near this size. */

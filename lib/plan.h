@@ -90,7 +90,7 @@ int32_t mnv2__plan_create(const struct mnv2_config *cfg, int trainable, mnv2_pla
 void mnv2__plan_free(mnv2_plan *p);
 /* Bytes mnv2_model_create allocates for this plan (model struct, plan, buffers, arena). */
 uint64_t mnv2__plan_bytes(const mnv2_plan *p);
-/* The thread count a configuration asks for (0 = all online CPUs). */
+/* The thread count a configuration asks for (0 = the CPUs the process may use, mnv2__usable_cpus). */
 uint32_t mnv2__plan_threads(const struct mnv2_config *cfg);
 
 #endif

@@ -1,0 +1,67 @@
+/* The floating-point environment of every computing call (fpenv.h). */
+#include <pthread.h>
+
+#include "fpenv.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#define MNV2_MXCSR_DEFAULT 0x1f80u /* all exceptions masked, round to nearest, no FTZ / DAZ */
+
+static int has_sse;
+static pthread_once_t sse_once = PTHREAD_ONCE_INIT;
+
+static void detect_sse(void)
+{
+#if defined(__x86_64__)
+    has_sse = 1;
+#else
+    unsigned a, b, c, d;
+    has_sse = __get_cpuid(1, &a, &b, &c, &d) && ((d >> 25) & 1);
+#endif
+}
+
+/* stmxcsr / ldmxcsr by hand: an i386 baseline build has no SSE intrinsics, and the instructions
+ * run only when CPUID says SSE is there. */
+static uint32_t get_mxcsr(void)
+{
+    uint32_t v;
+    __asm__ volatile("stmxcsr %0" : "=m"(v));
+    return v;
+}
+
+static void set_mxcsr(uint32_t v) { __asm__ volatile("ldmxcsr %0" : : "m"(v)); }
+
+static int sse(void)
+{
+    pthread_once(&sse_once, detect_sse);
+    return has_sse;
+}
+#endif
+
+void mnv2__fpenv_set_default(void)
+{
+    fesetenv(FE_DFL_ENV);
+#if defined(__x86_64__) || defined(__i386__)
+    if (sse())
+        set_mxcsr(MNV2_MXCSR_DEFAULT);
+#endif
+}
+
+void mnv2__fpenv_enter(mnv2_fpenv *saved)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    if (sse())
+        saved->mxcsr = get_mxcsr();
+#endif
+    fegetenv(&saved->env);
+    mnv2__fpenv_set_default();
+}
+
+void mnv2__fpenv_leave(const mnv2_fpenv *saved)
+{
+    fesetenv(&saved->env);
+#if defined(__x86_64__) || defined(__i386__)
+    if (sse())
+        set_mxcsr(saved->mxcsr);
+#endif
+}
