@@ -20,8 +20,9 @@
  *   (model creation, forward, backward, step, the learning-rate schedule, configuration
  *   statistics, and in mnv2_data.h the batch iterator, fitting, statistics and evaluation) runs
  *   in the default environment, round to nearest with subnormals kept (no flush-to-zero, no
- *   denormals-are-zero) and every exception masked: on x86 the x87 control word and MXCSR
- *   0x1f80, on AArch64 FPCR 0. The calling thread is switched on entry and the caller's
+ *   denormals-are-zero) and every exception masked: on x86-64 MXCSR 0x1f80 (all its
+ *   floating-point math is SSE), on 32-bit x86 the default x87 control word and MXCSR, on
+ *   AArch64 FPCR 0. The calling thread is switched on entry and the caller's
  *   environment (rounding mode, FTZ / DAZ, exception masks and flags) restored on return; the
  *   model's worker threads always compute in the default environment.
  * - Stack: a thread that calls into the library needs #MNV2_CALLER_STACK_MIN bytes of stack

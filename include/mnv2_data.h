@@ -293,8 +293,8 @@ MNV2_API int32_t mnv2_evaluate(mnv2_model *model, const mnv2_dataset *ds, const 
 
 /** Default of mnv2_load_options::batch_cap. */
 #define MNV2_LOAD_BATCH_CAP 256
-/** Default of mnv2_load_options::memory_cap: 8 GiB. */
-#define MNV2_LOAD_MEMORY_CAP ((uint64_t)8 << 30)
+/** Default of mnv2_load_options::memory_cap: 16 GiB (standard 224 training at batch 256 takes 8.4 GiB). */
+#define MNV2_LOAD_MEMORY_CAP ((uint64_t)16 << 30)
 
 /** Settings of mnv2_model_load() and mnv2_checkpoint_load(). Size-prefixed: fill with
  *  mnv2_load_options_default(); later versions only append fields (a caller compiled against an
@@ -303,17 +303,17 @@ MNV2_API int32_t mnv2_evaluate(mnv2_model *model, const mnv2_dataset *ds, const 
  *  A file is data: the runtime resources a loaded model takes (threads, batch size, memory) come
  *  from these options, never from the file alone. The values a file stores for them are hints,
  *  used only where an option says "as saved", and then bounded: threads by the CPUs the process may
- *  use, the batch by @ref batch_cap, the memory by @ref memory_cap, which is checked (with
+ *  use, the batch by `batch_cap`, the memory by `memory_cap`, which is checked (with
  *  mnv2_config_stat()) before anything is allocated. */
 typedef struct mnv2_load_options {
     uint32_t struct_size; /**< sizeof(mnv2_load_options) as the caller compiled it. */
     uint32_t max_batch;   /**< #MNV2_KEY_MAX_BATCH for the loaded model; 0 = as saved, at most
-                           *   @ref batch_cap. Default 0. */
+                           *   `batch_cap`. Default 0. */
     int32_t threads;      /**< #MNV2_KEY_THREADS (0 = the CPUs the process may use); -1 = as saved,
                            *   at most the CPUs the process may use. Default 1 (before 0.2: -1). */
     int32_t trainable;    /**< #MNV2_KEY_TRAINABLE (0 or 1); -1 = as saved. Default -1. */
     int32_t isa_max;      /**< #MNV2_KEY_ISA_MAX (-1 = no limit); -2 = as saved. Default -2. */
-    /** Since 0.2. With @ref max_batch 0: the file's maximum batch is lowered to this. 0 = the
+    /** Since 0.2. With `max_batch` 0: the file's maximum batch is lowered to this. 0 = the
      *  default, #MNV2_LOAD_BATCH_CAP. */
     uint32_t batch_cap;
     /** Since 0.2. Most bytes the loaded model may allocate (#MNV2_STAT_TRAIN_BYTES, or

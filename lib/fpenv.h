@@ -1,7 +1,7 @@
 /* Internal: the floating-point environment the library computes in. Results must not depend on
  * the caller's: every public call that computes switches the calling thread to the default
  * environment (round to nearest, no flush-to-zero or denormals-are-zero, exceptions masked: on
- * x86 the x87 control word and MXCSR 0x1f80, on AArch64 FPCR 0) and restores the caller's on
+ * x86-64 MXCSR 0x1f80, on i386 fenv's default plus MXCSR, on AArch64 FPCR 0) and restores the caller's on
  * return; worker threads set it when they start (they run nothing but the library's loops). */
 #ifndef MNV2_FPENV_H
 #define MNV2_FPENV_H
@@ -9,8 +9,8 @@
 #include <stdint.h>
 
 typedef struct mnv2_fpenv {
-    fenv_t env;
-    uint32_t mxcsr; /* x86 with SSE: the caller's MXCSR (FTZ / DAZ are outside fenv_t on some libcs) */
+    fenv_t env;     /* not x86-64: the caller's fenv */
+    uint32_t mxcsr; /* x86 with SSE: the caller's MXCSR */
 } mnv2_fpenv;
 
 /* Save the calling thread's environment into *saved and switch to the library's. */
