@@ -354,7 +354,7 @@ static void threads_zero_follows_affinity(void **state)
 /* Extreme configurations: every figure is either exact and sane, or the configuration is refused
  * with INVALID_ARGUMENT naming the layer whose sizes overflow (on this build's size_t). Whatever
  * mnv2_config_stat refuses, mnv2_model_create refuses the same way, before allocating. */
-static void extreme_configurations(void **state)
+static void sizes_extreme_configurations(void **state)
 {
     (void)state;
     const double widths[] = {0.05, 1.0, 4.0};
@@ -447,7 +447,7 @@ static int patch_conf(uint8_t *d, size_t size, int32_t key, int64_t value)
     return 0;
 }
 
-static void file_does_not_choose_resources(void **state)
+static void sizes_file_does_not_choose_resources(void **state)
 {
     (void)state;
     /* An 8x8 inference-only model: cheap to load even at the capped batch. */
@@ -523,8 +523,8 @@ static void file_does_not_choose_resources(void **state)
     mnv2_buffer_free(data);
 }
 
-/* argv[1], if given: a cmocka test-name pattern (meson's robust_sizes runs extreme_configurations
- * alone, cheap enough for the emulated CPUs of .ci/x86-levels.sh). */
+/* argv[1], if given: a cmocka test-name pattern (meson's robust_sizes runs sizes_*, cheap enough
+ * for the emulated CPUs of .ci/x86-levels.sh). */
 int main(int argc, char **argv)
 {
     if (argc > 1)
@@ -534,8 +534,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(fork_child_uses_parent_model),
         cmocka_unit_test(minimum_caller_stack),
         cmocka_unit_test(threads_zero_follows_affinity),
-        cmocka_unit_test(extreme_configurations),
-        cmocka_unit_test(file_does_not_choose_resources),
+        cmocka_unit_test(sizes_extreme_configurations),
+        cmocka_unit_test(sizes_file_does_not_choose_resources),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

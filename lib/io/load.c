@@ -133,8 +133,10 @@ static int32_t bound_resources(mnv2_config *cfg, const mnv2_load_options *o, con
     const int trainable = get_int(cfg, MNV2_KEY_TRAINABLE) != 0;
     uint64_t bytes = 0;
     rc = mnv2_config_stat(cfg, trainable ? MNV2_STAT_TRAIN_BYTES : MNV2_STAT_INFER_BYTES, 0, &bytes);
+    if (rc == MNV2_ERR_INVALID_ARGUMENT) /* the block table is valid: its sizes overflow (e.g. on 32 bits) */
+        return wrap(MNV2_ERR_OUT_OF_MEMORY, what, "CONF: the stored model needs more than any memory_cap");
     if (rc != MNV2_OK)
-        return wrap(rc == MNV2_ERR_INVALID_ARGUMENT ? MNV2_ERR_FORMAT : rc, what, "CONF: sizing the stored model");
+        return wrap(rc, what, "CONF: sizing the stored model");
     if (bytes > o->memory_cap)
         return mnv2__fail(MNV2_ERR_OUT_OF_MEMORY,
                           "%s: the stored model (%lldx%lld input, batch %lld, %s) needs %llu MiB, more than the load "
