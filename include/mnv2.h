@@ -22,12 +22,35 @@
  *   mnv2_tensor_write() and the loaders refuse non-finite values and the savers refuse to write
  *   them. (Values written through the pointers of mnv2_parameters() and its siblings are not
  *   checked; a NaN written there makes the next training forward fail.)
+ * - Floating-point environment: results do not depend on the caller's. Every call that computes
+ *   (model creation, forward, backward, step, the learning-rate schedule, configuration
+ *   statistics, and in mnv2_data.h the batch iterator, fitting, statistics and evaluation) runs
+ *   in the default environment, round to nearest with subnormals kept (no flush-to-zero, no
+ *   denormals-are-zero) and every exception masked: on x86-64 MXCSR 0x1f80 (all its
+ *   floating-point math is SSE), on 32-bit x86 the default x87 control word and MXCSR, on
+ *   AArch64 FPCR 0. The calling thread is switched on entry and the caller's
+ *   environment (rounding mode, FTZ / DAZ, exception masks and flags) restored on return; the
+ *   model's worker threads always compute in the default environment.
+ * - Stack: a thread that calls into the library needs #MNV2_CALLER_STACK_MIN bytes of stack
+ *   (the SIMD matrix kernels keep a 96 KiB packing buffer on the stack). Worker threads are
+ *   created with #MNV2_WORKER_STACK_SIZE, whatever the C library's default.
+ * - fork(): a child process may go on using (and must still destroy) the models its parent
+ *   created; their worker threads, which do not survive fork(), are started again in the child
+ *   at its first parallel loop (if that fails, the child computes on its calling thread alone,
+ *   with the same results).
  */
 #ifndef MNV2_H
 #define MNV2_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+/** Bytes of stack a thread that calls mnv2 needs: 256 KiB (what the calls measure at most is
+ *  about 104 KiB; the rest is margin). musl's default thread stack (128 KiB) is below it: create
+ *  such threads with pthread_attr_setstacksize(). */
+#define MNV2_CALLER_STACK_MIN (256 * 1024)
+/** Stack size of the model's worker threads: 1 MiB. */
+#define MNV2_WORKER_STACK_SIZE (1024 * 1024)
 
 #if defined(MNV2_STATIC_DEFINE)
 #define MNV2_API
@@ -68,7 +91,7 @@ MNV2_API const char *mnv2_version_string(void);
  *  @{ */
 #define MNV2_OK 0                      /**< Success. */
 #define MNV2_ERR_INVALID_ARGUMENT (-1) /**< A NULL pointer or a value out of its documented range. */
-#define MNV2_ERR_OUT_OF_MEMORY (-2)    /**< An allocation failed (or the plan's size overflowed). */
+#define MNV2_ERR_OUT_OF_MEMORY (-2)    /**< An allocation failed, or would exceed a caller's memory cap. */
 #define MNV2_ERR_BATCH_SIZE (-3)       /**< Batch is zero or above the model's maximum batch. */
 #define MNV2_ERR_SIZE_MISMATCH (-4)    /**< A buffer's element count does not match what the call needs. */
 #define MNV2_ERR_BAD_STATE (-5)        /**< Call out of order (backward before a training forward, step before backward, training on an inference-only model). */
@@ -97,7 +120,10 @@ MNV2_API const char *mnv2_last_error(void);
 /** @defgroup isa Instruction-set levels
  *  Pinned values. The level in use may only be lowered from what the CPU supports, by the
  *  environment variable `MNV2_ISA` (scalar | sse41 | avx2 | avx512 | neon), read once, and by
- *  the #MNV2_KEY_ISA_MAX option.
+ *  the #MNV2_KEY_ISA_MAX option. A level above the CPU's changes nothing; an unknown name, or a
+ *  level of the other architecture (neon on x86, sse41 / avx2 / avx512 on AArch64), makes
+ *  mnv2_model_create() (and the loaders) fail with #MNV2_ERR_INVALID_ARGUMENT, the reason in
+ *  mnv2_last_error(). An empty value counts as unset.
  *  @{ */
 #define MNV2_ISA_SCALAR 0  /**< Portable C reference kernels. */
 #define MNV2_ISA_SSE41 1   /**< x86 SSE4.1. */
@@ -109,7 +135,8 @@ MNV2_API const char *mnv2_last_error(void);
  *  Static storage; thread-safe. */
 MNV2_API const char *mnv2_isa_name(int32_t isa);
 /** @brief Highest ISA level this process will use: what the CPU supports, lowered by `MNV2_ISA`
- *  if set. Detection runs once per process; thread-safe. */
+ *  if set to a valid level (an invalid value is ignored here; mnv2_model_create() reports it).
+ *  Detection runs once per process; thread-safe. */
 MNV2_API int32_t mnv2_cpu_isa(void);
 /** @} */
 
@@ -140,7 +167,7 @@ typedef struct mnv2_config mnv2_config;
 #define MNV2_KEY_DROPOUT 11          /**< float: dropout probability before the classifier, 0..<1. */
 #define MNV2_KEY_MAX_BATCH 12        /**< int: largest batch the model accepts; memory is sized for it. Default 32. */
 #define MNV2_KEY_SEED 13             /**< int: seed for initialization and dropout. Default 0. */
-#define MNV2_KEY_THREADS 14          /**< int: threads a model computes with, the calling thread included (it owns threads - 1 workers); 0 = all online CPUs. Default 1. Results are bit-identical whatever the count. The workers spin for up to 1 ms after each parallel loop before they sleep, so they keep their cores busy that long after a call returns. */
+#define MNV2_KEY_THREADS 14          /**< int: threads a model computes with, the calling thread included (it owns threads - 1 workers); 0 = the CPUs the process may run on (its affinity mask, lowered to its cgroup's CPU quota where readable: cgroup v2 cpu.max, v1 cpu.cfs_quota_us). Default 1. Results are bit-identical whatever the count. The workers spin for up to 1 ms after each parallel loop before they sleep, so they keep their cores busy that long after a call returns. */
 #define MNV2_KEY_ISA_MAX 15          /**< int: highest ISA level the model may use (an MNV2_ISA_* value); can only lower the detected level. Default: no limit. */
 #define MNV2_KEY_TRAINABLE 16        /**< int: 1 = allocate gradients, optimizer state and training activations (default); 0 = inference only. */
 #define MNV2_KEY_BN_MOMENTUM_TORCH 17 /**< float, alias: PyTorch's convention, running = (1 - m) * running + m * batch; sets #MNV2_KEY_BN_MOMENTUM to 1 - m. */

@@ -291,17 +291,41 @@ MNV2_API int32_t mnv2_evaluate(mnv2_model *model, const mnv2_dataset *ds, const 
 /** Current (and highest readable) format version. */
 #define MNV2_FILE_VERSION 1
 
+/** Default of mnv2_load_options::batch_cap. */
+#define MNV2_LOAD_BATCH_CAP 256
+/** Default of mnv2_load_options::memory_cap: 16 GiB (standard 224 training at batch 256 takes 8.4 GiB). */
+#define MNV2_LOAD_MEMORY_CAP ((uint64_t)16 << 30)
+
 /** Settings of mnv2_model_load() and mnv2_checkpoint_load(). Size-prefixed: fill with
- *  mnv2_load_options_default(); later versions only append fields. */
+ *  mnv2_load_options_default(); later versions only append fields (a caller compiled against an
+ *  older, shorter version gets the defaults of the fields it lacks).
+ *
+ *  A file is data: the runtime resources a loaded model takes (threads, batch size, memory) come
+ *  from these options, never from the file alone. The values a file stores for them are hints,
+ *  used only where an option says "as saved", and then bounded: threads by the CPUs the process may
+ *  use, the batch by `batch_cap`, the memory by `memory_cap`, which is checked (with
+ *  mnv2_config_stat()) before anything is allocated. */
 typedef struct mnv2_load_options {
     uint32_t struct_size; /**< sizeof(mnv2_load_options) as the caller compiled it. */
-    uint32_t max_batch;   /**< #MNV2_KEY_MAX_BATCH for the loaded model; 0 = as saved. Default 0. */
-    int32_t threads;      /**< #MNV2_KEY_THREADS (0 = all CPUs); -1 = as saved. Default -1. */
+    uint32_t max_batch;   /**< #MNV2_KEY_MAX_BATCH for the loaded model; 0 = as saved, at most
+                           *   `batch_cap`. Default 0. */
+    int32_t threads;      /**< #MNV2_KEY_THREADS (0 = the CPUs the process may use); -1 = as saved,
+                           *   at most the CPUs the process may use. Default 1 (before 0.2: -1). */
     int32_t trainable;    /**< #MNV2_KEY_TRAINABLE (0 or 1); -1 = as saved. Default -1. */
     int32_t isa_max;      /**< #MNV2_KEY_ISA_MAX (-1 = no limit); -2 = as saved. Default -2. */
+    /** Since 0.2. With `max_batch` 0: the file's maximum batch is lowered to this. 0 = the
+     *  default, #MNV2_LOAD_BATCH_CAP. */
+    uint32_t batch_cap;
+    /** Since 0.2. Most bytes the loaded model may allocate (#MNV2_STAT_TRAIN_BYTES, or
+     *  #MNV2_STAT_INFER_BYTES for an inference-only model, at its maximum batch): a file whose
+     *  model needs more is refused with #MNV2_ERR_OUT_OF_MEMORY before anything is allocated.
+     *  0 = the default, #MNV2_LOAD_MEMORY_CAP; UINT64_MAX = no cap. */
+    uint64_t memory_cap;
 } mnv2_load_options;
 
-/** @brief Fill @p opts with the defaults ("as saved" everywhere) and set its struct_size.
+/** @brief Fill @p opts with the defaults (1 thread, the file's batch up to #MNV2_LOAD_BATCH_CAP,
+ *  at most #MNV2_LOAD_MEMORY_CAP bytes, trainability and ISA limit as saved) and set its
+ *  struct_size. Passing NULL options to a loader means these defaults.
  *  @return #MNV2_OK, #MNV2_ERR_INVALID_ARGUMENT. Thread-safe. */
 MNV2_API int32_t mnv2_load_options_default(mnv2_load_options *opts);
 
@@ -355,8 +379,9 @@ MNV2_API void mnv2_buffer_free(void *data);
  *  @return #MNV2_OK, #MNV2_ERR_INVALID_ARGUMENT, #MNV2_ERR_IO, #MNV2_ERR_FORMAT (bad magic, truncated,
  *          malformed section, tensors that do not match the configuration), #MNV2_ERR_CHECKSUM,
  *          #MNV2_ERR_VERSION (newer format version or a required key this library does not know),
- *          #MNV2_ERR_OUT_OF_MEMORY, any error of mnv2_model_create(), #MNV2_ERR_NOT_FINITE (a stored
- *          value is NaN or infinite; a negative running variance is #MNV2_ERR_FORMAT). Thread-safe. */
+ *          #MNV2_ERR_OUT_OF_MEMORY (also: the model would need more than the options'
+ *          memory_cap), any error of mnv2_model_create(), #MNV2_ERR_NOT_FINITE (a stored value is
+ *          NaN or infinite; a negative running variance is #MNV2_ERR_FORMAT). Thread-safe. */
 MNV2_API int32_t mnv2_model_load(const char *path, const mnv2_load_options *opts, mnv2_model **model,
                                  mnv2_file_info **info);
 /** @brief As mnv2_model_load() from a memory buffer (only read, not kept). Thread-safe. */

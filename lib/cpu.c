@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* CPU detection (once per process) and the kernel table for each ISA level. */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,7 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #define MNV2_X86 1
+#define MNV2__ARCH_LEVELS "scalar, sse41, avx2, avx512"
 #endif
 #if defined(__aarch64__)
 #include <sys/auxv.h>
@@ -17,6 +19,10 @@
 #ifndef HWCAP_ASIMD
 #define HWCAP_ASIMD (1 << 1)
 #endif
+#define MNV2__ARCH_LEVELS "scalar, neon"
+#endif
+#ifndef MNV2__ARCH_LEVELS
+#define MNV2__ARCH_LEVELS "scalar"
 #endif
 
 const char *const mnv2__kernel_names[MNV2_N_KERNELS] = {
@@ -62,7 +68,12 @@ static int x86_level(void)
 }
 #endif
 
-/* Level named by MNV2_ISA, or -1 when unset or unknown. */
+/* MNV2_ISA, read once by detect(): the level it names, or -1 when unset or empty. A name this
+ * library does not know, or a level of the other architecture (neon on x86, an x86 level on
+ * AArch64), is not a level: env_error then says why, the CPU's own level stays in use, and
+ * mnv2_model_create() fails with MNV2_ERR_INVALID_ARGUMENT and that text (mnv2__isa_env_error()). */
+static char env_error[160];
+
 static int env_level(void)
 {
     const char *e = getenv("MNV2_ISA");
@@ -70,11 +81,28 @@ static int env_level(void)
         {"scalar", MNV2_ISA_SCALAR}, {"sse41", MNV2_ISA_SSE41}, {"avx2", MNV2_ISA_AVX2},
         {"avx512", MNV2_ISA_AVX512}, {"neon", MNV2_ISA_NEON},
     };
-    if (!e)
+    if (!e || !*e)
         return -1;
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (!strcmp(e, names[i].name))
-            return names[i].level;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp(e, names[i].name) != 0)
+            continue;
+        const int level = names[i].level;
+#if defined(MNV2_X86)
+        const int other = level == MNV2_ISA_NEON;
+#elif defined(MNV2_ARM64)
+        const int other = level != MNV2_ISA_SCALAR && level != MNV2_ISA_NEON;
+#else
+        const int other = level != MNV2_ISA_SCALAR;
+#endif
+        if (other) {
+            snprintf(env_error, sizeof env_error, "MNV2_ISA=%s: not a level of this CPU architecture (%s)",
+                     names[i].name, MNV2__ARCH_LEVELS);
+            return -1;
+        }
+        return level;
+    }
+    snprintf(env_error, sizeof env_error, "MNV2_ISA=%.40s: unknown level (%s on this CPU architecture)", e,
+             MNV2__ARCH_LEVELS);
     return -1;
 }
 
@@ -89,10 +117,16 @@ static void detect(void)
     level = (getauxval(AT_HWCAP) & HWCAP_ASIMD) ? MNV2_ISA_NEON : MNV2_ISA_SCALAR;
 #endif
     const int env = env_level();
-    /* The variable can only lower the level; a level of the other architecture means scalar. */
+    /* The variable can only lower the level (a named level above the CPU's changes nothing). */
     if (env >= 0 && env < level)
-        level = (level == MNV2_ISA_NEON && env != MNV2_ISA_SCALAR) ? MNV2_ISA_SCALAR : env;
+        level = env;
     detected_level = level;
+}
+
+const char *mnv2__isa_env_error(void)
+{
+    pthread_once(&detect_once, detect);
+    return env_error[0] ? env_error : NULL;
 }
 
 int32_t mnv2_cpu_isa(void)
@@ -113,7 +147,10 @@ const char *mnv2_isa_name(int32_t isa)
     }
 }
 
-/* One table per level, filled once: scalar first, then each level overwrites what it speeds up. */
+/* One table per level, filled once: scalar first, then each level overwrites what it speeds up.
+ * The fill functions are built for the baseline (lib/kernels/meson.build) and only store kernel
+ * addresses, so building every table is safe on any CPU; a level's kernels run only once
+ * mnv2__kernels_for() has checked the CPU has it. */
 static mnv2_kernels tables[MNV2_ISA_NEON + 1];
 static int table_level[MNV2_ISA_NEON + 1];
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;

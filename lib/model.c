@@ -9,6 +9,7 @@
 #include "internal_error.h"
 #include "layers.h"
 #include "pool.h"
+#include "fpenv.h"
 
 uint64_t mnv2__hash64(uint64_t x)
 {
@@ -108,7 +109,7 @@ static int32_t check_config(const struct mnv2_config *c)
     return MNV2_OK;
 }
 
-int32_t mnv2_model_create(const mnv2_config *cfg, mnv2_model **out)
+static int32_t model_create_body(const mnv2_config *cfg, mnv2_model **out)
 {
     mnv2__clear_error();
     if (!cfg || !out)
@@ -116,6 +117,9 @@ int32_t mnv2_model_create(const mnv2_config *cfg, mnv2_model **out)
     int32_t st = check_config(cfg);
     if (st)
         return st;
+    const char *isa_error = mnv2__isa_env_error();
+    if (isa_error)
+        return mnv2__fail(MNV2_ERR_INVALID_ARGUMENT, "mnv2_model_create: %s", isa_error);
     mnv2_plan *p;
     st = mnv2__plan_create(cfg, (int)cfg->trainable, &p);
     if (st)
@@ -129,13 +133,13 @@ int32_t mnv2_model_create(const mnv2_config *cfg, mnv2_model **out)
     m->plan = p;
     m->k = mnv2__kernels_for((int)cfg->isa_max, &m->isa);
     const size_t P = p->n_params;
-    const size_t floats = p->arena_floats + 2 * P + p->n_buffers + (cfg->trainable ? 3 * P : 0);
-    if (floats > SIZE_MAX / sizeof(float) - MNV2__ALIGN ||
-        !(m->block = aligned_alloc(MNV2__ALIGN, (floats * sizeof(float) + MNV2__ALIGN - 1) & ~(size_t)(MNV2__ALIGN - 1)))) {
+    /* block_bytes: checked by the plan, a multiple of 4 plus MNV2__ALIGN; the floats are what is used. */
+    const size_t floats = (p->block_bytes - MNV2__ALIGN) / sizeof(float);
+    if (!(m->block = aligned_alloc(MNV2__ALIGN, p->block_bytes & ~(size_t)(MNV2__ALIGN - 1)))) {
         mnv2__plan_free(p);
         free(m);
         return mnv2__fail(MNV2_ERR_OUT_OF_MEMORY, "mnv2_model_create: cannot allocate %zu MiB",
-                          floats * sizeof(float) >> 20);
+                          p->block_bytes >> 20);
     }
     /* Arena first (64-byte aligned offsets), then parameters, buffers, gradients, moments. */
     memset(m->block, 0, floats * sizeof(float));
@@ -293,7 +297,7 @@ static int32_t plan_stat(const mnv2_plan *p, const struct mnv2_config *cfg, int3
     return MNV2_OK;
 }
 
-int32_t mnv2_config_stat(const mnv2_config *cfg, int32_t stat, uint32_t batch, uint64_t *value)
+static int32_t config_stat_body(const mnv2_config *cfg, int32_t stat, uint32_t batch, uint64_t *value)
 {
     mnv2__clear_error();
     if (!cfg || !value)
@@ -331,7 +335,7 @@ static void fill_layer(mnv2_layer_info *info, const plan_conv *c, uint32_t block
     info->out_bytes = (uint64_t)c->out_h * c->out_w * c->cout * sizeof(float);
 }
 
-int32_t mnv2_config_layer_info(const mnv2_config *cfg, uint32_t index, mnv2_layer_info *info)
+static int32_t config_layer_info_body(const mnv2_config *cfg, uint32_t index, mnv2_layer_info *info)
 {
     mnv2__clear_error();
     if (!cfg || !info)
@@ -636,7 +640,7 @@ static int32_t train_forward(mnv2_model *m, const float *images, size_t n_images
                       "mnv2_forward: the logits are not finite (overflow in the classifier); the model is unchanged");
 }
 
-int32_t mnv2_forward(mnv2_model *m, const float *images, size_t n_images, uint32_t batch, int32_t mode, float *logits,
+static int32_t forward_body(mnv2_model *m, const float *images, size_t n_images, uint32_t batch, int32_t mode, float *logits,
                      size_t n_logits)
 {
     mnv2__clear_error();
@@ -716,7 +720,7 @@ static int32_t run_backward(mnv2_model *m, uint32_t batch, const char *fn)
                       fn);
 }
 
-int32_t mnv2_backward(mnv2_model *m, const int32_t *labels, uint32_t n_labels, float *loss)
+static int32_t backward_body(mnv2_model *m, const int32_t *labels, uint32_t n_labels, float *loss)
 {
     mnv2__clear_error();
     int32_t st = backward_check(m, labels, n_labels, "mnv2_backward");
@@ -758,7 +762,7 @@ int32_t mnv2_backward(mnv2_model *m, const int32_t *labels, uint32_t n_labels, f
     return MNV2_OK;
 }
 
-int32_t mnv2_backward_logits(mnv2_model *m, const float *dlogits, size_t n_dlogits)
+static int32_t backward_logits_body(mnv2_model *m, const float *dlogits, size_t n_dlogits)
 {
     mnv2__clear_error();
     if (m && dlogits && m->grads && m->fwd_batch && n_dlogits != (size_t)m->fwd_batch * m->plan->classes)
@@ -772,4 +776,61 @@ int32_t mnv2_backward_logits(mnv2_model *m, const float *dlogits, size_t n_dlogi
             return mnv2__fail(MNV2_ERR_NOT_FINITE, "mnv2_backward_logits: value %zu is not finite", i);
     memcpy(arena(m, m->plan->probs), dlogits, n_dlogits * sizeof(float));
     return run_backward(m, m->fwd_batch, "mnv2_backward_logits");
+}
+
+/* Public entry points that compute: in the library's floating-point environment (fpenv.h). */
+
+int32_t mnv2_model_create(const mnv2_config *cfg, mnv2_model **out)
+{
+    mnv2_fpenv fe;
+    mnv2__fpenv_enter(&fe);
+    const int32_t st = model_create_body(cfg, out);
+    mnv2__fpenv_leave(&fe);
+    return st;
+}
+
+int32_t mnv2_config_stat(const mnv2_config *cfg, int32_t stat, uint32_t batch, uint64_t *value)
+{
+    mnv2_fpenv fe;
+    mnv2__fpenv_enter(&fe);
+    const int32_t st = config_stat_body(cfg, stat, batch, value);
+    mnv2__fpenv_leave(&fe);
+    return st;
+}
+
+int32_t mnv2_config_layer_info(const mnv2_config *cfg, uint32_t index, mnv2_layer_info *info)
+{
+    mnv2_fpenv fe;
+    mnv2__fpenv_enter(&fe);
+    const int32_t st = config_layer_info_body(cfg, index, info);
+    mnv2__fpenv_leave(&fe);
+    return st;
+}
+
+int32_t mnv2_forward(mnv2_model *m, const float *images, size_t n_images, uint32_t batch, int32_t mode, float *logits,
+                     size_t n_logits)
+{
+    mnv2_fpenv fe;
+    mnv2__fpenv_enter(&fe);
+    const int32_t st = forward_body(m, images, n_images, batch, mode, logits, n_logits);
+    mnv2__fpenv_leave(&fe);
+    return st;
+}
+
+int32_t mnv2_backward(mnv2_model *m, const int32_t *labels, uint32_t n_labels, float *loss)
+{
+    mnv2_fpenv fe;
+    mnv2__fpenv_enter(&fe);
+    const int32_t st = backward_body(m, labels, n_labels, loss);
+    mnv2__fpenv_leave(&fe);
+    return st;
+}
+
+int32_t mnv2_backward_logits(mnv2_model *m, const float *dlogits, size_t n_dlogits)
+{
+    mnv2_fpenv fe;
+    mnv2__fpenv_enter(&fe);
+    const int32_t st = backward_logits_body(m, dlogits, n_dlogits);
+    mnv2__fpenv_leave(&fe);
+    return st;
 }

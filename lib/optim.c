@@ -8,6 +8,7 @@
 #include "internal_error.h"
 #include "layers.h"
 #include "pool.h"
+#include "fpenv.h"
 
 static double schedule(const struct mnv2_config *c, int64_t step)
 {
@@ -25,7 +26,7 @@ static double schedule(const struct mnv2_config *c, int64_t step)
     return t->lr * 0.5 * (1.0 + cos(3.14159265358979323846 * progress));
 }
 
-int32_t mnv2_schedule_lr(const mnv2_model *m, int64_t step, float *lr)
+static int32_t schedule_lr_body(const mnv2_model *m, int64_t step, float *lr)
 {
     mnv2__clear_error();
     if (!m || !lr || step < 0)
@@ -174,7 +175,7 @@ static int32_t step_check(mnv2_model *m, const char *fn)
     return MNV2_OK;
 }
 
-int32_t mnv2_step(mnv2_model *m)
+static int32_t step_body(mnv2_model *m)
 {
     mnv2__clear_error();
     int32_t st = step_check(m, "mnv2_step");
@@ -183,7 +184,7 @@ int32_t mnv2_step(mnv2_model *m)
     return apply(m, (float)schedule(&m->cfg, m->cfg.train.step), "mnv2_step");
 }
 
-int32_t mnv2_step_lr(mnv2_model *m, float lr)
+static int32_t step_lr_body(mnv2_model *m, float lr)
 {
     mnv2__clear_error();
     int32_t st = step_check(m, "mnv2_step_lr");
@@ -206,4 +207,33 @@ int32_t mnv2_zero_grad(mnv2_model *m)
     m->have_grads = 0;
     m->grads_zero = 1;
     return MNV2_OK;
+}
+
+/* Public entry points that compute: in the library's floating-point environment (fpenv.h). */
+
+int32_t mnv2_schedule_lr(const mnv2_model *m, int64_t step, float *lr)
+{
+    mnv2_fpenv fe;
+    mnv2__fpenv_enter(&fe);
+    const int32_t st = schedule_lr_body(m, step, lr);
+    mnv2__fpenv_leave(&fe);
+    return st;
+}
+
+int32_t mnv2_step(mnv2_model *m)
+{
+    mnv2_fpenv fe;
+    mnv2__fpenv_enter(&fe);
+    const int32_t st = step_body(m);
+    mnv2__fpenv_leave(&fe);
+    return st;
+}
+
+int32_t mnv2_step_lr(mnv2_model *m, float lr)
+{
+    mnv2_fpenv fe;
+    mnv2__fpenv_enter(&fe);
+    const int32_t st = step_lr_body(m, lr);
+    mnv2__fpenv_leave(&fe);
+    return st;
 }

@@ -4,8 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "ckd.h"
+#include "cpus.h"
 #include "internal_error.h"
 #include "model.h"
 #include "plan.h"
@@ -23,15 +24,63 @@ static uint32_t make_divisible(double v)
     return (uint32_t)nv;
 }
 
-static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
-
 typedef struct builder {
     mnv2_plan *p;
     size_t arena;    /* training storage cursor */
     uint32_t cap_tensors;
     int32_t err;
     size_t cpart, wpart; /* largest scratch each layer asks for */
+    int ovf;             /* a size overflowed (ckd.h): the plan is refused */
+    const char *layer;   /* the layer being planned, for the overflow message */
+    char ovf_layer[48];  /* where the first overflow happened */
 } builder;
+
+/* Checked size arithmetic (ckd.h); the first overflow records the layer being planned. */
+static void overflowed(builder *b)
+{
+    if (!b->ovf)
+        snprintf(b->ovf_layer, sizeof b->ovf_layer, "%s", b->layer);
+    b->ovf = 1;
+}
+static size_t mul(builder *b, size_t x, size_t y)
+{
+    size_t r;
+    if (mnv2__ckd_mul(&r, x, y))
+        overflowed(b), r = SIZE_MAX;
+    return r;
+}
+static size_t mul3(builder *b, size_t x, size_t y, size_t z) { return mul(b, mul(b, x, y), z); }
+static size_t mul4(builder *b, size_t w, size_t x, size_t y, size_t z) { return mul(b, mul3(b, w, x, y), z); }
+static size_t add(builder *b, size_t x, size_t y)
+{
+    size_t r;
+    if (mnv2__ckd_add(&r, x, y))
+        overflowed(b), r = SIZE_MAX;
+    return r;
+}
+static uint64_t mul64(builder *b, uint64_t x, uint64_t y)
+{
+    uint64_t r;
+    if (mnv2__ckd_mul64(&r, x, y))
+        overflowed(b), r = UINT64_MAX;
+    return r;
+}
+static uint64_t add64(builder *b, uint64_t x, uint64_t y)
+{
+    uint64_t r;
+    if (mnv2__ckd_add64(&r, x, y))
+        overflowed(b), r = UINT64_MAX;
+    return r;
+}
+static size_t align16(builder *b, size_t n) { return add(b, n, 15) & ~(size_t)15; }
+/* Reserve n floats (rounded up to 16) at the arena cursor *at; returns their offset. */
+static size_t take(builder *b, size_t *at, size_t n)
+{
+    const size_t off = *at;
+    *at = add(b, *at, align16(b, n));
+    return off;
+}
+static size_t max_sz(size_t x, size_t y) { return x > y ? x : y; }
 
 static void add_tensor(builder *b, const char *name, int32_t kind, uint32_t ndim, const uint32_t *dims, int decay)
 {
@@ -48,15 +97,15 @@ static void add_tensor(builder *b, const char *name, int32_t kind, uint32_t ndim
     for (uint32_t i = 0; i < 4; i++) {
         t->dims[i] = i < ndim ? dims[i] : 1;
         if (i < ndim)
-            t->numel *= dims[i];
+            t->numel = mul(b, t->numel, dims[i]);
     }
     t->decay = decay;
     if (kind == MNV2_TENSOR_PARAM) {
         t->off = p->n_params;
-        p->n_params += t->numel;
+        p->n_params = add(b, p->n_params, t->numel);
     } else {
         t->off = p->n_buffers;
-        p->n_buffers += t->numel;
+        p->n_buffers = add(b, p->n_buffers, t->numel);
     }
 }
 
@@ -77,21 +126,22 @@ static void plan_conv_layer(builder *b, plan_conv *c, int kind, int act, uint32_
     c->out_h = (in_h - 1) / stride + 1;
     c->out_w = (in_w - 1) / stride + 1;
     snprintf(c->name, sizeof c->name, "%s", layer);
+    b->layer = c->name;
     uint32_t dims[4];
     uint32_t nd;
     if (kind == CONV_STEM) {
         dims[0] = 3, dims[1] = 3, dims[2] = cin, dims[3] = cout, nd = 4;
-        c->macs = (uint64_t)c->out_h * c->out_w * cout * cin * 9;
+        c->macs = mul64(b, mul64(b, (uint64_t)c->out_h * c->out_w, (uint64_t)cout * cin), 9);
     } else if (kind == CONV_DW) {
         dims[0] = 3, dims[1] = 3, dims[2] = cout, nd = 3;
-        c->macs = (uint64_t)c->out_h * c->out_w * cout * 9;
+        c->macs = mul64(b, (uint64_t)c->out_h * c->out_w, (uint64_t)cout * 9);
     } else {
         dims[0] = cin, dims[1] = cout, nd = 2;
-        c->macs = (uint64_t)c->out_h * c->out_w * cout * cin;
+        c->macs = mul64(b, (uint64_t)c->out_h * c->out_w, (uint64_t)cout * cin);
     }
     c->w = p->n_params;
     add_tensor(b, wname, MNV2_TENSOR_PARAM, nd, dims, 1);
-    c->params = p->n_params - c->w + 2 * (uint64_t)cout;
+    c->params = (uint64_t)p->n_params - c->w + 2 * (uint64_t)cout;
     dims[0] = cout;
     snprintf(nm, sizeof nm, "%s.weight", bn);
     c->gamma = p->n_params;
@@ -105,29 +155,25 @@ static void plan_conv_layer(builder *b, plan_conv *c, int kind, int act, uint32_
     snprintf(nm, sizeof nm, "%s.running_var", bn);
     c->rvar = p->n_buffers;
     add_tensor(b, nm, MNV2_TENSOR_RUNNING_VAR, 1, dims, 0);
-    p->macs += c->macs;
+    p->macs = add64(b, p->macs, c->macs);
     if (cout > p->max_c)
         p->max_c = cout;
     if (cin > p->max_c)
         p->max_c = cin;
-    const size_t chunks = (p->batch * c->out_h * c->out_w + MNV2_REDUCE_CHUNK - 1) / MNV2_REDUCE_CHUNK;
-    if (chunks * MNV2_STATS_SLOT(cout) > b->cpart)
-        b->cpart = chunks * MNV2_STATS_SLOT(cout);
-    const size_t wsize = kind == CONV_STEM ? 9 * (size_t)cin * cout : kind == CONV_DW ? 9 * (size_t)cout : 0;
-    if (wsize * p->batch > b->wpart)
-        b->wpart = wsize * p->batch;
-    const size_t wgrad = kind == CONV_PW ? (mnv2__wgrad_chunks(p->batch * in_h * in_w) - 1) * cin * cout : 0;
-    if (wgrad > b->wpart)
-        b->wpart = wgrad;
+    const size_t out_rows = mul3(b, p->batch, c->out_h, c->out_w);
+    const size_t chunks = out_rows / MNV2_REDUCE_CHUNK + (out_rows % MNV2_REDUCE_CHUNK != 0);
+    b->cpart = max_sz(b->cpart, mul(b, chunks, add(b, mul(b, 4, cout), 4))); /* MNV2_STATS_SLOT(cout) */
+    const size_t wsize = kind == CONV_STEM ? mul3(b, 9, cin, cout) : kind == CONV_DW ? mul(b, 9, cout) : 0;
+    b->wpart = max_sz(b->wpart, mul(b, wsize, p->batch));
+    const size_t wgrad =
+        kind == CONV_PW ? mul3(b, mnv2__wgrad_chunks(mul3(b, p->batch, in_h, in_w)) - 1, cin, cout) : 0;
+    b->wpart = max_sz(b->wpart, wgrad);
     if (p->trainable) {
         /* The depthwise pre-BN output is not kept: it lives in scratch (s1, set at the end) and
          * the backward computes it again from the stored expand output. */
-        if (kind != CONV_DW) {
-            c->z = b->arena;
-            b->arena += align16(p->batch * c->out_h * c->out_w * cout);
-        }
-        c->stats = b->arena;
-        b->arena += align16(2 * (size_t)cout);
+        if (kind != CONV_DW)
+            c->z = take(b, &b->arena, mul(b, out_rows, cout));
+        c->stats = take(b, &b->arena, mul(b, 2, cout));
     }
 }
 
@@ -135,8 +181,7 @@ uint32_t mnv2__plan_threads(const struct mnv2_config *cfg)
 {
     if (cfg->threads > 0)
         return (uint32_t)cfg->threads;
-    const long online = sysconf(_SC_NPROCESSORS_ONLN);
-    return online > 0 ? (uint32_t)online : 1;
+    return mnv2__usable_cpus();
 }
 
 /* Fused inference tiles: the expanded rows a band of output rows needs stay near this size. */
@@ -165,7 +210,7 @@ int32_t mnv2__plan_create(const struct mnv2_config *cfg, int trainable, mnv2_pla
     p->n_blocks = n_blocks;
     p->trainable = trainable;
     p->batch = (size_t)cfg->max_batch;
-    builder b = {p, 0, cap, MNV2_OK, 0, 0};
+    builder b = {p, 0, cap, MNV2_OK, 0, 0, 0, "input", ""};
     const double wm = cfg->width_mult;
     const size_t B = p->batch;
     char wname[64], bn[64], layer[48];
@@ -174,13 +219,13 @@ int32_t mnv2__plan_create(const struct mnv2_config *cfg, int trainable, mnv2_pla
     const uint32_t stem_c = make_divisible((double)cfg->stem_c * wm);
     plan_conv_layer(&b, &p->stem, CONV_STEM, 1, (uint32_t)cfg->in_h, (uint32_t)cfg->in_w, (uint32_t)cfg->in_c, stem_c,
                     2, "features.0.0.weight", "features.0.1", "features.0");
+    b.layer = "features.0";
+    const size_t stem_io = mul4(&b, B, p->stem.out_h, p->stem.out_w, stem_c);
     if (trainable) {
-        p->input = b.arena;
-        b.arena += align16(B * (size_t)cfg->in_h * (size_t)cfg->in_w * (size_t)cfg->in_c);
-        p->x0 = b.arena;
-        b.arena += align16(B * p->stem.out_h * p->stem.out_w * stem_c);
+        p->input = take(&b, &b.arena, mul4(&b, B, (size_t)cfg->in_h, (size_t)cfg->in_w, (size_t)cfg->in_c));
+        p->x0 = take(&b, &b.arena, stem_io);
     }
-    size_t io_max = B * p->stem.out_h * p->stem.out_w * stem_c;
+    size_t io_max = stem_io;
     size_t hid_max = io_max;
 
     uint32_t c = stem_c, h = p->stem.out_h, w = p->stem.out_w, bi = 0;
@@ -214,37 +259,32 @@ int32_t mnv2__plan_create(const struct mnv2_config *cfg, int trainable, mnv2_pla
             snprintf(layer, sizeof layer, "features.%u.conv.%d", f, sub + 1);
             plan_conv_layer(&b, &k->project, CONV_PW, 0, k->dw.out_h, k->dw.out_w, k->hid, cout, 1, wname, bn, layer);
             k->out_h = k->dw.out_h, k->out_w = k->dw.out_w;
+            b.layer = k->project.name;
             if (k->has_expand) {
+                b.layer = k->expand.name;
                 /* A band of R output rows needs at most s * R + 2 expanded input rows. */
-                const size_t erow = (size_t)w * k->hid;
-                size_t R = erow * (2 * s + 2) > MNV2_TILE_BUDGET ? 1 : (MNV2_TILE_BUDGET / erow - 2) / s;
+                const size_t erow = mul(&b, w, k->hid);
+                size_t R = mul(&b, erow, 2 * s + 2) > MNV2_TILE_BUDGET ? 1 : (MNV2_TILE_BUDGET / erow - 2) / s;
                 if (R > k->out_h)
                     R = k->out_h;
                 k->band = (uint32_t)R;
-                const size_t tf = align16((s * R + 2) * erow) + align16((R + 1) * (size_t)k->out_w * k->hid);
-                if (tf > tile_floats)
-                    tile_floats = tf;
+                const size_t tf = add(&b, align16(&b, mul(&b, s * R + 2, erow)),
+                                      align16(&b, mul3(&b, R + 1, k->out_w, k->hid)));
+                tile_floats = max_sz(tile_floats, tf);
                 /* training: the projection normalises its input in chunks of rows */
-                if (trainable && MNV2_REDUCE_CHUNK * (size_t)k->hid > tile_floats)
-                    tile_floats = MNV2_REDUCE_CHUNK * (size_t)k->hid;
+                if (trainable)
+                    tile_floats = max_sz(tile_floats, mul(&b, MNV2_REDUCE_CHUNK, k->hid));
                 /* training: the depthwise statistics come per (image, band) */
-                const size_t slots = B * ((k->out_h + R - 1) / R) * MNV2_STATS_SLOT(k->hid);
-                if (slots > b.cpart)
-                    b.cpart = slots;
+                const size_t bands = mul(&b, B, (k->out_h + R - 1) / R);
+                b.cpart = max_sz(b.cpart, mul(&b, bands, add(&b, mul(&b, 4, k->hid), 4)));
                 /* and its filter gradient per (image, band) in the backward */
-                const size_t fslots = B * ((k->out_h + R - 1) / R) * 9 * (size_t)k->hid;
-                if (fslots > b.wpart)
-                    b.wpart = fslots;
+                b.wpart = max_sz(b.wpart, mul3(&b, bands, 9, k->hid));
             }
-            if (trainable) {
-                k->out = b.arena;
-                b.arena += align16(B * k->out_h * k->out_w * cout);
-            }
-            const size_t in_hid = B * h * w * k->hid, io = B * k->out_h * k->out_w * cout;
-            if (in_hid > hid_max)
-                hid_max = in_hid;
-            if (io > io_max)
-                io_max = io;
+            const size_t io = mul4(&b, B, k->out_h, k->out_w, cout);
+            if (trainable)
+                k->out = take(&b, &b.arena, io);
+            hid_max = max_sz(hid_max, mul4(&b, B, h, w, k->hid));
+            io_max = max_sz(io_max, io);
             c = cout, h = k->out_h, w = k->out_w;
         }
     }
@@ -254,51 +294,61 @@ int32_t mnv2__plan_create(const struct mnv2_config *cfg, int trainable, mnv2_pla
     snprintf(bn, sizeof bn, "features.%u.1", n_blocks + 1);
     snprintf(layer, sizeof layer, "features.%u", n_blocks + 1);
     plan_conv_layer(&b, &p->head, CONV_PW, 1, h, w, c, head_c, 1, wname, bn, layer);
-    if (B * h * w * head_c > hid_max)
-        hid_max = B * h * w * head_c;
+    hid_max = max_sz(hid_max, mul4(&b, B, h, w, head_c));
     /* Classifier: classifier.1 (classifier.0 is dropout) */
     p->fc_in = head_c;
     p->classes = (uint32_t)cfg->classes;
+    b.layer = "classifier.1";
     uint32_t dims[2] = {head_c, p->classes};
     p->fc_w = p->n_params;
     add_tensor(&b, "classifier.1.weight", MNV2_TENSOR_PARAM, 2, dims, 1);
     p->fc_b = p->n_params;
     add_tensor(&b, "classifier.1.bias", MNV2_TENSOR_PARAM, 1, &dims[1], 0);
-    p->macs += (uint64_t)head_c * p->classes;
+    p->macs = add64(&b, p->macs, (uint64_t)head_c * p->classes);
     if (head_c > p->max_c)
         p->max_c = head_c;
     if (p->classes > p->max_c)
         p->max_c = p->classes;
-    if (B * head_c > hid_max)
-        hid_max = B * head_c;
-    if (B * p->classes > hid_max)
-        hid_max = B * p->classes;
+    const size_t b_head = mul(&b, B, head_c), b_classes = mul(&b, B, p->classes);
+    hid_max = max_sz(hid_max, max_sz(b_head, b_classes));
 
-    if (trainable) {
-        p->mask = b.arena, b.arena += align16(B * head_c);
-    }
-    p->pooled = b.arena, b.arena += align16(B * head_c);
-    p->logits = b.arena, b.arena += align16(B * p->classes);
-    p->probs = b.arena, b.arena += align16(B * p->classes);
-    if (B * head_c > io_max)
-        io_max = B * head_c; /* backward keeps the pooled gradient in g2 */
-    hid_max = align16(hid_max), io_max = align16(io_max);
-    p->s1 = b.arena, b.arena += hid_max;
+    b.layer = "scratch";
+    if (trainable)
+        p->mask = take(&b, &b.arena, b_head);
+    p->pooled = take(&b, &b.arena, b_head);
+    p->logits = take(&b, &b.arena, b_classes);
+    p->probs = take(&b, &b.arena, b_classes);
+    io_max = max_sz(io_max, b_head); /* backward keeps the pooled gradient in g2 */
+    p->s1 = take(&b, &b.arena, hid_max);
     for (uint32_t i = 0; trainable && i < n_blocks; i++)
         p->blocks[i].dw.z = p->s1;
-    p->s2 = b.arena, b.arena += hid_max;
-    p->g1 = b.arena, b.arena += io_max;
-    p->g2 = b.arena, b.arena += io_max;
-    p->stat_tmp = b.arena, b.arena += align16(12 * p->max_c);
-    p->cpart = b.arena, b.arena += trainable ? align16(b.cpart) : 0;
-    p->wpart = b.arena, b.arena += trainable ? align16(b.wpart) : 0;
+    p->s2 = take(&b, &b.arena, hid_max);
+    p->g1 = take(&b, &b.arena, io_max);
+    p->g2 = take(&b, &b.arena, io_max);
+    p->stat_tmp = take(&b, &b.arena, mul(&b, 12, p->max_c));
+    p->cpart = take(&b, &b.arena, trainable ? b.cpart : 0);
+    p->wpart = take(&b, &b.arena, trainable ? b.wpart : 0);
     p->threads = mnv2__plan_threads(cfg);
     p->tile_floats = tile_floats;
-    p->tile = b.arena, b.arena += p->threads * tile_floats;
+    p->tile = take(&b, &b.arena, mul(&b, p->threads, tile_floats));
     p->arena_floats = b.arena;
+    /* What mnv2_model_create allocates (mnv2__plan_bytes) must fit a size_t as well. */
+    b.layer = "the model's memory";
+    size_t floats = add(&b, add(&b, p->arena_floats, mul(&b, 2, p->n_params)), p->n_buffers);
+    if (trainable)
+        floats = add(&b, floats, mul(&b, 3, p->n_params)); /* gradients, two optimizer moments */
+    p->block_bytes = add(&b, mul(&b, floats, sizeof(float)), MNV2__ALIGN);
     if (b.err) {
         mnv2__plan_free(p);
         return mnv2__fail(b.err, "out of memory planning the network");
+    }
+    if (b.ovf) {
+        mnv2__plan_free(p);
+        return mnv2__fail(MNV2_ERR_INVALID_ARGUMENT,
+                          "configuration too large: the sizes of %s overflow %u-bit arithmetic (input %lldx%lldx%lld, "
+                          "batch %zu, width %g, %u classes)",
+                          b.ovf_layer, (unsigned)(sizeof(size_t) * 8), (long long)cfg->in_h, (long long)cfg->in_w,
+                          (long long)cfg->in_c, B, wm, (unsigned)cfg->classes);
     }
     *out = p;
     return MNV2_OK;
@@ -315,10 +365,7 @@ void mnv2__plan_free(mnv2_plan *p)
 
 uint64_t mnv2__plan_bytes(const mnv2_plan *p)
 {
-    /* arena, parameters, folded inference weights, buffers */
-    uint64_t floats = p->arena_floats + 2 * (uint64_t)p->n_params + p->n_buffers;
-    if (p->trainable)
-        floats += 3 * (uint64_t)p->n_params; /* gradients, two optimizer moments */
-    return floats * sizeof(float) + MNV2__ALIGN + sizeof(struct mnv2_model) + sizeof(mnv2_plan) +
+    /* the one block (checked in mnv2__plan_create) and the small structures */
+    return (uint64_t)p->block_bytes + sizeof(struct mnv2_model) + sizeof(mnv2_plan) +
            (uint64_t)p->n_blocks * sizeof(plan_block) + (uint64_t)(5 * (3 * p->n_blocks + 2) + 2) * sizeof(plan_tensor);
 }

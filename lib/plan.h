@@ -79,6 +79,8 @@ typedef struct mnv2_plan {
     size_t tile, tile_floats;         /* inference: per-thread tiles of the fused blocks */
     uint32_t threads;                 /* worker threads (MNV2_KEY_THREADS, 0 resolved) */
     size_t arena_floats;
+    size_t block_bytes;               /* mnv2_model_create's one allocation: arena, parameters, folded
+                                       * weights, buffers (gradients, moments) and alignment slack */
     size_t max_c;
     int trainable;
 } mnv2_plan;
@@ -89,7 +91,7 @@ int32_t mnv2__plan_create(const struct mnv2_config *cfg, int trainable, mnv2_pla
 void mnv2__plan_free(mnv2_plan *p);
 /* Bytes mnv2_model_create allocates for this plan (model struct, plan, buffers, arena). */
 uint64_t mnv2__plan_bytes(const mnv2_plan *p);
-/* The thread count a configuration asks for (0 = all online CPUs). */
+/* The thread count a configuration asks for (0 = the CPUs the process may use, mnv2__usable_cpus). */
 uint32_t mnv2__plan_threads(const struct mnv2_config *cfg);
 
 #endif

@@ -11,15 +11,30 @@
  * training step, with serial work between some of them, and waking a sleeping thread costs tens
  * of microseconds in a virtual machine, milliseconds when the host has parked the idle vCPU), then
  * sleeps on a condition variable; the caller likewise spins, then sleeps, waiting for the last
- * worker. Every sleep re-checks its condition under the lock, so no wake-up is lost. */
+ * worker. Every sleep re-checks its condition under the lock, so no wake-up is lost.
+ * Workers start with an explicit stack (MNV2_WORKER_STACK, whatever the libc's default) and in the
+ * library's floating-point environment (fpenv.h).
+ * fork(): a child has only the thread that forked, none of the pool's workers, and the pool's lock
+ * and condition variables in whatever state the parent's threads left them. A pthread_atfork
+ * handler counts forks; a pool that sees the count change since it started its workers sets up
+ * its synchronisation afresh and starts new workers in the child at its next loop (or, if that
+ * fails, runs its loops on the calling thread alone, which gives the same results), and
+ * mnv2__pool_destroy in a child joins nobody it did not start there. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "mnv2.h"
+#include "fpenv.h"
 #include "internal_error.h"
 #include "pool.h"
+
+/* Forks of this process so far (counted in the child). */
+static atomic_uint fork_count;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static void count_fork(void) { atomic_fetch_add_explicit(&fork_count, 1, memory_order_relaxed); }
+static void register_atfork(void) { pthread_atfork(NULL, NULL, count_fork); }
 
 /* How long a thread spins before it sleeps. Measured on the 2-core development VM: 44 us of
  * spinning (the first version) left the second thread arriving late at the first loops after
@@ -100,6 +115,8 @@ struct mnv2_pool {
     struct share *share; /* threads entries */
     struct busy *busy_ns; /* threads entries; written while profiling */
     struct profile prof;
+    uint32_t live;       /* workers running (threads - 1, or 0 after a failed restart in a fork child) */
+    unsigned forks;      /* fork_count when the workers were started */
 };
 
 /* Own share first, then the others' in turn. While profiling, the time spent in items is added
@@ -149,6 +166,7 @@ static int wait_for_loop(mnv2_pool *p, uint64_t seen)
 
 static void *worker(void *arg)
 {
+    mnv2__fpenv_set_default();
     struct worker_arg *w = arg;
     mnv2_pool *p = w->pool;
     const uint32_t thread = w->thread;
@@ -166,15 +184,69 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* Sets up the lock, condition variables and counters afresh. */
+static void init_sync(mnv2_pool *p)
+{
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->wake, NULL);
+    pthread_cond_init(&p->done, NULL);
+    atomic_init(&p->generation, 0);
+    atomic_init(&p->busy, 0);
+    p->sleepers = 0;
+    p->caller_sleeping = 0;
+    p->quit = 0;
+    p->live = 0;
+    p->forks = atomic_load_explicit(&fork_count, memory_order_relaxed);
+}
+
+/* Starts the threads - 1 workers (p->live counts those that started) and returns how many did. */
+static uint32_t start_workers(mnv2_pool *p)
+{
+    pthread_attr_t attr;
+    const int have_attr = pthread_attr_init(&attr) == 0;
+    if (have_attr)
+        pthread_attr_setstacksize(&attr, MNV2_WORKER_STACK);
+    for (uint32_t i = 0; i + 1 < p->threads; i++) {
+        p->args[i].pool = p;
+        p->args[i].thread = i + 1;
+        if (pthread_create(&p->workers[i], have_attr ? &attr : NULL, worker, &p->args[i]))
+            break;
+        p->live++;
+    }
+    if (have_attr)
+        pthread_attr_destroy(&attr);
+    return p->live;
+}
+
+/* Stops and joins the running workers. */
+static void stop_workers(mnv2_pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    p->quit = 1;
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+    for (uint32_t i = 0; i < p->live; i++)
+        pthread_join(p->workers[i], NULL);
+    p->live = 0;
+}
+
+/* In a child of fork(): the parent's workers do not exist here. Start new ones; if that fails,
+ * run every loop on the calling thread. */
+static void restart_after_fork(mnv2_pool *p)
+{
+    init_sync(p);
+    if (start_workers(p) + 1 < p->threads)
+        stop_workers(p);
+}
+
 int32_t mnv2__pool_create(uint32_t threads, mnv2_pool **out)
 {
+    pthread_once(&atfork_once, register_atfork);
     mnv2_pool *p = calloc(1, sizeof *p);
     if (!p)
         return mnv2__fail(MNV2_ERR_OUT_OF_MEMORY, "out of memory creating the thread pool");
     p->threads = threads ? threads : 1;
-    pthread_mutex_init(&p->lock, NULL);
-    pthread_cond_init(&p->wake, NULL);
-    pthread_cond_init(&p->done, NULL);
+    init_sync(p);
     p->share = aligned_alloc(64, p->threads * sizeof *p->share);
     p->busy_ns = aligned_alloc(64, p->threads * sizeof *p->busy_ns);
     if (!p->share || !p->busy_ns) {
@@ -186,8 +258,6 @@ int32_t mnv2__pool_create(uint32_t threads, mnv2_pool **out)
         p->share[t].end = 0;
         p->busy_ns[t].ns = 0;
     }
-    atomic_init(&p->generation, 0);
-    atomic_init(&p->busy, 0);
     if (p->threads > 1) {
         p->workers = calloc(p->threads - 1, sizeof *p->workers);
         p->args = calloc(p->threads - 1, sizeof *p->args);
@@ -196,14 +266,11 @@ int32_t mnv2__pool_create(uint32_t threads, mnv2_pool **out)
             mnv2__pool_destroy(p);
             return mnv2__fail(MNV2_ERR_OUT_OF_MEMORY, "out of memory creating the thread pool");
         }
-        for (uint32_t i = 0; i + 1 < p->threads; i++) {
-            p->args[i].pool = p;
-            p->args[i].thread = i + 1;
-            if (pthread_create(&p->workers[i], NULL, worker, &p->args[i])) {
-                p->threads = i + 1; /* the ones started are joined by destroy */
-                mnv2__pool_destroy(p);
-                return mnv2__fail(MNV2_ERR_THREAD, "cannot start worker thread %u", (unsigned)i + 1);
-            }
+        const uint32_t started = start_workers(p);
+        if (started + 1 < p->threads) {
+            mnv2__pool_destroy(p); /* joins the ones started */
+            return mnv2__fail(MNV2_ERR_THREAD, "cannot start worker thread %u of %u", (unsigned)started + 1,
+                              (unsigned)p->threads - 1);
         }
     }
     *out = p;
@@ -214,21 +281,20 @@ void mnv2__pool_destroy(mnv2_pool *p)
 {
     if (!p)
         return;
-    if (p->workers) {
-        pthread_mutex_lock(&p->lock);
-        p->quit = 1;
-        pthread_cond_broadcast(&p->wake);
-        pthread_mutex_unlock(&p->lock);
-        for (uint32_t i = 0; i + 1 < p->threads; i++)
-            pthread_join(p->workers[i], NULL);
-    }
+    /* In a fork child the workers are the parent's and the lock may be held by one of them: touch
+     * neither (the lock and condition variables need no destruction to be freed). */
+    const int forked = atomic_load_explicit(&fork_count, memory_order_relaxed) != p->forks;
+    if (p->live && !forked)
+        stop_workers(p);
     free(p->workers);
     free(p->args);
     free(p->share);
     free(p->busy_ns);
-    pthread_mutex_destroy(&p->lock);
-    pthread_cond_destroy(&p->wake);
-    pthread_cond_destroy(&p->done);
+    if (!forked) {
+        pthread_mutex_destroy(&p->lock);
+        pthread_cond_destroy(&p->wake);
+        pthread_cond_destroy(&p->done);
+    }
     free(p);
 }
 
@@ -285,7 +351,9 @@ void mnv2__pool_run(mnv2_pool *p, size_t n, mnv2_task_fn fn, void *ctx)
 
 static void run_loop(mnv2_pool *p, size_t n, mnv2_task_fn fn, void *ctx)
 {
-    if (p->threads == 1 || n == 1) {
+    if (p->threads > 1 && atomic_load_explicit(&fork_count, memory_order_relaxed) != p->forks)
+        restart_after_fork(p);
+    if (p->threads == 1 || n == 1 || !p->live) {
         const int64_t start = p->prof.on ? now_ns() : 0;
         for (size_t i = 0; i < n; i++)
             fn(ctx, i, 0);
@@ -300,7 +368,7 @@ static void run_loop(mnv2_pool *p, size_t n, mnv2_task_fn fn, void *ctx)
         atomic_store_explicit(&p->share[t].next, n * t / p->threads, memory_order_relaxed);
         p->share[t].end = n * (t + 1) / p->threads;
     }
-    atomic_store_explicit(&p->busy, p->threads - 1, memory_order_relaxed);
+    atomic_store_explicit(&p->busy, p->live, memory_order_relaxed);
     atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
     if (p->sleepers)
         pthread_cond_broadcast(&p->wake);

@@ -5,7 +5,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mnv2.h"
+
 typedef struct mnv2_pool mnv2_pool;
+
+/* Stack of each worker thread (MNV2_WORKER_STACK_SIZE in mnv2.h): the kernels and layer loops
+ * need about 104 KiB; this leaves room, whatever the libc's default (musl's is 128 KiB). */
+#define MNV2_WORKER_STACK ((size_t)MNV2_WORKER_STACK_SIZE)
 /* Runs item i of a parallel loop on thread `thread` (0 .. threads - 1, for per-thread scratch);
  * which thread runs an item must not change the result. */
 typedef void (*mnv2_task_fn)(void *ctx, size_t i, uint32_t thread);

@@ -9,6 +9,7 @@
 #define _XOPEN_SOURCE 700
 #endif
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -544,7 +545,7 @@ static double fma_peak(int32_t isa, const char **which)
         double t0 = now_s();
         fn(iters);
         double dt = now_s() - t0;
-        if (dt > 0.01 || iters > (1L << 40))
+        if (dt > 0.01 || iters > LONG_MAX / 4) /* no overflow where long is 32 bits */
             break;
         iters *= 4;
     }

@@ -8,6 +8,7 @@
 #include "internal_error.h"
 #include "io/dataset.h"
 #include "io/iter.h"
+#include "fpenv.h"
 
 /* Loss and the label's rank (classes above it; equal logits of lower classes count as above). */
 static int score(const float *logits, uint32_t classes, int32_t label, double *loss, uint32_t *rank)
@@ -38,7 +39,7 @@ static int32_t model_int(mnv2_model *m, int32_t key, int64_t *v)
     return rc == MNV2_OK ? rc : mnv2__fail(rc, "mnv2_evaluate: cannot read model key %d", (int)key);
 }
 
-int32_t mnv2_evaluate(mnv2_model *model, const mnv2_dataset *ds, const mnv2_batch_options *opts, double *loss,
+static int32_t evaluate_body(mnv2_model *model, const mnv2_dataset *ds, const mnv2_batch_options *opts, double *loss,
                       double *top1, double *top5)
 {
     mnv2__clear_error();
@@ -115,4 +116,16 @@ int32_t mnv2_evaluate(mnv2_model *model, const mnv2_dataset *ds, const mnv2_batc
     if (top5)
         *top5 = (double)hit5 / (double)seen;
     return MNV2_OK;
+}
+
+/* Public entry points that compute: in the library's floating-point environment (fpenv.h). */
+
+int32_t mnv2_evaluate(mnv2_model *model, const mnv2_dataset *ds, const mnv2_batch_options *opts, double *loss,
+                      double *top1, double *top5)
+{
+    mnv2_fpenv fe;
+    mnv2__fpenv_enter(&fe);
+    const int32_t st = evaluate_body(model, ds, opts, loss, top1, top5);
+    mnv2__fpenv_leave(&fe);
+    return st;
 }

@@ -7,6 +7,7 @@
 #include "internal_error.h"
 #include "io/dataset.h"
 #include "io/fit.h"
+#include "fpenv.h"
 
 int mnv2__conv_mode(uint32_t in_c, uint32_t out_c)
 {
@@ -144,7 +145,7 @@ void mnv2__fit(const mnv2_fitter *f, const uint8_t *src, float *tmp, float *out)
         convert_row(f, src + y * in_row, out + (((size_t)y + f->top) * f->out_w + f->left) * f->out_c, f->in_w);
 }
 
-int32_t mnv2_fit_image(const uint8_t *pixels, uint32_t height, uint32_t width, uint32_t channels, uint32_t out_height,
+static int32_t fit_image_body(const uint8_t *pixels, uint32_t height, uint32_t width, uint32_t channels, uint32_t out_height,
                        uint32_t out_width, uint32_t out_channels, const float *mean, const float *std,
                        uint32_t n_stats, float *out, size_t n_out)
 {
@@ -169,4 +170,17 @@ int32_t mnv2_fit_image(const uint8_t *pixels, uint32_t height, uint32_t width, u
     free(tmp);
     free(f);
     return rc;
+}
+
+/* Public entry points that compute: in the library's floating-point environment (fpenv.h). */
+
+int32_t mnv2_fit_image(const uint8_t *pixels, uint32_t height, uint32_t width, uint32_t channels, uint32_t out_height,
+                       uint32_t out_width, uint32_t out_channels, const float *mean, const float *std,
+                       uint32_t n_stats, float *out, size_t n_out)
+{
+    mnv2_fpenv fe;
+    mnv2__fpenv_enter(&fe);
+    const int32_t st = fit_image_body(pixels, height, width, channels, out_height, out_width, out_channels, mean, std, n_stats, out, n_out);
+    mnv2__fpenv_leave(&fe);
+    return st;
 }

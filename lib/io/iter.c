@@ -7,6 +7,7 @@
 #include "io/dataset.h"
 #include "io/fit.h"
 #include "io/iter.h"
+#include "fpenv.h"
 
 #define GOLDEN 0x9E3779B97F4A7C15ull
 #define MAX_PAD 64u
@@ -141,7 +142,7 @@ int32_t mnv2__iter_create(const mnv2_dataset *ds, const mnv2_batch_options *o, c
     return MNV2_OK;
 }
 
-int32_t mnv2_batch_iter_create(const mnv2_dataset *ds, const mnv2_batch_options *opts, mnv2_batch_iter **out)
+static int32_t batch_iter_create_body(const mnv2_dataset *ds, const mnv2_batch_options *opts, mnv2_batch_iter **out)
 {
     mnv2__clear_error();
     return mnv2__iter_create(ds, opts, "mnv2_batch_iter_create", out);
@@ -185,7 +186,7 @@ static void augment(const mnv2_batch_iter *it, uint64_t pos, float *out)
     }
 }
 
-int32_t mnv2_batch_next(mnv2_batch_iter *it, float *images, size_t n_images, int32_t *labels, uint32_t n_labels,
+static int32_t batch_next_body(mnv2_batch_iter *it, float *images, size_t n_images, int32_t *labels, uint32_t n_labels,
                         uint32_t *batch)
 {
     mnv2__clear_error();
@@ -271,4 +272,25 @@ int32_t mnv2_batch_iter_info(const mnv2_batch_iter *it, uint64_t *batches_per_ep
     if (channels)
         *channels = it->fit.out_c;
     return MNV2_OK;
+}
+
+/* Public entry points that compute: in the library's floating-point environment (fpenv.h). */
+
+int32_t mnv2_batch_iter_create(const mnv2_dataset *ds, const mnv2_batch_options *opts, mnv2_batch_iter **out)
+{
+    mnv2_fpenv fe;
+    mnv2__fpenv_enter(&fe);
+    const int32_t st = batch_iter_create_body(ds, opts, out);
+    mnv2__fpenv_leave(&fe);
+    return st;
+}
+
+int32_t mnv2_batch_next(mnv2_batch_iter *it, float *images, size_t n_images, int32_t *labels, uint32_t n_labels,
+                        uint32_t *batch)
+{
+    mnv2_fpenv fe;
+    mnv2__fpenv_enter(&fe);
+    const int32_t st = batch_next_body(it, images, n_images, labels, n_labels, batch);
+    mnv2__fpenv_leave(&fe);
+    return st;
 }

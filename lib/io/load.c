@@ -2,10 +2,12 @@
 /* Reading model files and checkpoints (docs/file-format.md). Every length the file claims is
  * bounded by the bytes actually present before it is used; sizes come from the model. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpus.h"
 #include "internal_error.h"
 #include "io/bytes.h"
 #include "io/crc32.h"
@@ -109,6 +111,44 @@ static int32_t apply_override(mnv2_config *cfg, int32_t key, int64_t v, const ch
     return rc == MNV2_OK ? rc : wrap(rc, what, "load option");
 }
 
+static int64_t get_int(const mnv2_config *cfg, int32_t key)
+{
+    int64_t v = 0;
+    mnv2_config_get_int(cfg, key, &v);
+    return v;
+}
+
+/* Runtime resources come from the options; the file's values are bounded hints (mnv2_data.h):
+ * its batch lowered to batch_cap, its thread count to the CPUs the process may use, and the
+ * model's memory checked against memory_cap on the plan, before anything is allocated. */
+static int32_t bound_resources(mnv2_config *cfg, const mnv2_load_options *o, const char *what)
+{
+    int32_t rc = MNV2_OK;
+    if (!o->max_batch && get_int(cfg, MNV2_KEY_MAX_BATCH) > (int64_t)o->batch_cap)
+        rc = apply_override(cfg, MNV2_KEY_MAX_BATCH, o->batch_cap, what);
+    const int64_t cpus = mnv2__usable_cpus(), threads = get_int(cfg, MNV2_KEY_THREADS);
+    if (rc == MNV2_OK && o->threads == -1 && (threads == 0 || threads > cpus))
+        rc = apply_override(cfg, MNV2_KEY_THREADS, cpus, what);
+    if (rc != MNV2_OK)
+        return rc;
+    const int trainable = get_int(cfg, MNV2_KEY_TRAINABLE) != 0;
+    uint64_t bytes = 0;
+    rc = mnv2_config_stat(cfg, trainable ? MNV2_STAT_TRAIN_BYTES : MNV2_STAT_INFER_BYTES, 0, &bytes);
+    if (rc == MNV2_ERR_INVALID_ARGUMENT) /* the block table is valid: its sizes overflow (e.g. on 32 bits) */
+        return wrap(MNV2_ERR_OUT_OF_MEMORY, what, "CONF: the stored model needs more than any memory_cap");
+    if (rc != MNV2_OK)
+        return wrap(rc, what, "CONF: sizing the stored model");
+    if (bytes > o->memory_cap)
+        return mnv2__fail(MNV2_ERR_OUT_OF_MEMORY,
+                          "%s: the stored model (%lldx%lld input, batch %lld, %s) needs %llu MiB, more than the load "
+                          "options' memory_cap of %llu MiB",
+                          what, (long long)get_int(cfg, MNV2_KEY_INPUT_HEIGHT),
+                          (long long)get_int(cfg, MNV2_KEY_INPUT_WIDTH), (long long)get_int(cfg, MNV2_KEY_MAX_BATCH),
+                          trainable ? "trainable" : "inference-only", (unsigned long long)(bytes >> 20),
+                          (unsigned long long)(o->memory_cap >> 20));
+    return MNV2_OK;
+}
+
 /* CONF: key / type / value entries, then the block table. */
 static int32_t parse_conf(const section *s, const char *what, const mnv2_load_options *o, mnv2_config **out)
 {
@@ -171,7 +211,7 @@ static int32_t parse_conf(const section *s, const char *what, const mnv2_load_op
         if (mnv2_config_set_blocks(cfg, rows, n_rows) != MNV2_OK)
             rc = wrap(MNV2_ERR_FORMAT, what, "CONF: block table rejected");
     }
-    if (rc == MNV2_OK && o) {
+    if (rc == MNV2_OK) {
         if (o->max_batch)
             rc = apply_override(cfg, MNV2_KEY_MAX_BATCH, o->max_batch, what);
         if (rc == MNV2_OK && o->threads != -1)
@@ -181,11 +221,37 @@ static int32_t parse_conf(const section *s, const char *what, const mnv2_load_op
         if (rc == MNV2_OK && o->isa_max != -2)
             rc = apply_override(cfg, MNV2_KEY_ISA_MAX, o->isa_max, what);
     }
+    if (rc == MNV2_OK)
+        rc = bound_resources(cfg, o, what);
     if (rc != MNV2_OK) {
         mnv2_config_destroy(cfg);
         return rc;
     }
     *out = cfg;
+    return MNV2_OK;
+}
+
+/* The options in force: the caller's (an older, shorter struct gets the defaults of the fields it
+ * lacks; 0 caps mean the defaults) or, for NULL, the defaults. */
+static int32_t resolve_options(const mnv2_load_options *o, const char *what, mnv2_load_options *r)
+{
+    mnv2_load_options_default(r);
+    if (!o)
+        return MNV2_OK;
+    const size_t v01 = offsetof(mnv2_load_options, batch_cap); /* the 0.1 struct */
+    if (o->struct_size < v01)
+        return mnv2__fail(MNV2_ERR_INVALID_ARGUMENT, "%s: load options struct_size %u, at least %zu expected", what,
+                          (unsigned)o->struct_size, v01);
+    memcpy(r, o, o->struct_size < sizeof *r ? o->struct_size : sizeof *r);
+    r->struct_size = sizeof *r;
+    if (o->struct_size < offsetof(mnv2_load_options, memory_cap) + sizeof o->memory_cap) {
+        r->batch_cap = 0;
+        r->memory_cap = 0;
+    }
+    if (!r->batch_cap)
+        r->batch_cap = MNV2_LOAD_BATCH_CAP;
+    if (!r->memory_cap)
+        r->memory_cap = MNV2_LOAD_MEMORY_CAP;
     return MNV2_OK;
 }
 
@@ -363,18 +429,20 @@ static int32_t parse_trst(const section *s, const char *what, mnv2_file_info *in
     return MNV2_OK;
 }
 
-static int32_t load(const uint8_t *d, size_t size, const char *what, const mnv2_load_options *o, int checkpoint,
-                    mnv2_model **model, mnv2_file_info **info)
+static int32_t load(const uint8_t *d, size_t size, const char *what, const mnv2_load_options *opts,
+                    int checkpoint, mnv2_model **model, mnv2_file_info **info)
 {
-    if (o && o->struct_size < sizeof *o)
-        return mnv2__fail(MNV2_ERR_INVALID_ARGUMENT, "%s: load options struct_size %u, at least %zu expected", what,
-                          (unsigned)o->struct_size, sizeof *o);
-    if (checkpoint && o && o->trainable == 0)
+    mnv2_load_options ro;
+    const mnv2_load_options *o = &ro;
+    int32_t rc = resolve_options(opts, what, &ro);
+    if (rc != MNV2_OK)
+        return rc;
+    if (checkpoint && o->trainable == 0)
         return mnv2__fail(MNV2_ERR_INVALID_ARGUMENT, "%s: a checkpoint needs a trainable model (trainable 0 given)",
                           what);
     uint32_t flags = 0;
     section s[S_COUNT];
-    int32_t rc = scan(d, size, what, &flags, s);
+    rc = scan(d, size, what, &flags, s);
     if (rc != MNV2_OK)
         return rc;
     int is_ckpt = (flags & MNV2__FLAG_CHECKPOINT) != 0;
@@ -464,9 +532,11 @@ int32_t mnv2_load_options_default(mnv2_load_options *opts)
     memset(opts, 0, sizeof *opts);
     opts->struct_size = sizeof *opts;
     opts->max_batch = 0;
-    opts->threads = -1;
+    opts->threads = 1;
     opts->trainable = -1;
     opts->isa_max = -2;
+    opts->batch_cap = MNV2_LOAD_BATCH_CAP;
+    opts->memory_cap = MNV2_LOAD_MEMORY_CAP;
     return MNV2_OK;
 }
 

@@ -7,6 +7,7 @@
 #include "internal_error.h"
 #include "io/dataset.h"
 #include "io/fit.h"
+#include "fpenv.h"
 
 #define MIN_STD 1e-6
 
@@ -85,7 +86,7 @@ int32_t mnv2__dataset_stats(const mnv2_dataset *ds, int32_t norm, uint32_t out_c
     return MNV2_OK;
 }
 
-int32_t mnv2_dataset_stats(const mnv2_dataset *ds, int32_t norm, uint32_t channels, float *mean, float *std)
+static int32_t dataset_stats_body(const mnv2_dataset *ds, int32_t norm, uint32_t channels, float *mean, float *std)
 {
     mnv2__clear_error();
     if (!ds || !mean || !std)
@@ -96,4 +97,15 @@ int32_t mnv2_dataset_stats(const mnv2_dataset *ds, int32_t norm, uint32_t channe
     if (channels > MNV2_DATASET_MAX_CHANNELS)
         return mnv2__fail(MNV2_ERR_INVALID_ARGUMENT, "mnv2_dataset_stats: %u channels", (unsigned)channels);
     return mnv2__dataset_stats(ds, norm, channels ? channels : ds->channels, mean, std);
+}
+
+/* Public entry points that compute: in the library's floating-point environment (fpenv.h). */
+
+int32_t mnv2_dataset_stats(const mnv2_dataset *ds, int32_t norm, uint32_t channels, float *mean, float *std)
+{
+    mnv2_fpenv fe;
+    mnv2__fpenv_enter(&fe);
+    const int32_t st = dataset_stats_body(ds, norm, channels, mean, std);
+    mnv2__fpenv_leave(&fe);
+    return st;
 }

@@ -51,4 +51,8 @@ void mnv2__fill_neon(mnv2_kernels *k);
  * levels above the CPU's are lowered. Thread-safe; tables are static and read-only. */
 const mnv2_kernels *mnv2__kernels_for(int level, int *level_used);
 
+/* Why MNV2_ISA was not used (an unknown name or a level of another architecture), or NULL when it
+ * is unset or valid. mnv2_model_create() fails with this text. Thread-safe. */
+const char *mnv2__isa_env_error(void);
+
 #endif

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* The avx2 level: overwrite the kernel-table entries this level speeds up. */
-#if !defined(__AVX2__) || !defined(__FMA__)
-#error "this file must be compiled with -mavx2 -mfma"
-#endif
+/* Compiled for the baseline, not with this level's flags (lib/kernels/meson.build): the table is
+ * filled before anything knows whether the CPU has AVX2 + FMA, so this file must not contain an
+ * instruction of that level (the compiler could use one to store the table). It only takes the
+ * addresses of the kernels, which run after detection has chosen this level. */
 #include "kernels/kernels.h"
 
 void mnv2__fill_avx2(mnv2_kernels *k)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* The avx512 level: overwrite the kernel-table entries this level speeds up (all of them). */
-#if !defined(__AVX512F__) || !defined(__AVX512BW__) || !defined(__AVX512DQ__) || !defined(__AVX512VL__)
-#error "this file must be compiled with -mavx512f -mavx512bw -mavx512dq -mavx512vl"
-#endif
+/* Compiled for the baseline, not with this level's flags (lib/kernels/meson.build): the table is
+ * filled before anything knows whether the CPU has AVX-512, so this file must not contain an
+ * instruction of that level (the compiler could use one to store the table). It only takes the
+ * addresses of the kernels, which run after detection has chosen this level. */
 #include "kernels/kernels.h"
 
 void mnv2__fill_avx512(mnv2_kernels *k)
