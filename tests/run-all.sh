@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash .ci/ensure-packages gcc g++ libc6-dev binutils python3 meson ninja-build pkg-config \
-  libcmocka-dev zlib1g-dev libpng-dev
+  libcmocka-dev zlib1g-dev libpng-dev python3-numpy python3-pytest
 
 build=${MNV2_BUILD_DIR:-build}
 if [ -f "$build/build.ninja" ]; then
