@@ -20,7 +20,9 @@ trap 'rm -rf "$tmp"' EXIT
 
 echo "--- pip install ./python (offline, Debian's setuptools and numpy)"
 /usr/bin/python3 -m venv --system-site-packages "$tmp/venv"
-"$tmp/venv/bin/pip" install --quiet --no-build-isolation --no-index ./python
+# from a copy: setuptools writes build/ and *.egg-info beside the sources
+cp -r python "$tmp/src"
+"$tmp/venv/bin/pip" install --quiet --no-build-isolation --no-index "$tmp/src"
 (cd "$tmp" && MNV2_TEST_INSTALLED=1 MNV2_PYTHON_NO_SKIP=1 MNV2_LIBRARY="$root/build/lib/libmnv2.so.0" \
   "$tmp/venv/bin/python" -m pytest -q -p no:cacheprovider "$root/python/tests/test_inputs.py")
 MNV2_LIBRARY="$root/build/lib/libmnv2.so.0" "$tmp/venv/bin/python" -c 'import mnv2, sys; assert mnv2.__file__.startswith(sys.prefix), mnv2.__file__'
