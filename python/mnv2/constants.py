@@ -1,7 +1,8 @@
 """The constants of include/mnv2.h and include/mnv2_data.h, without the MNV2_ prefix.
 
-Written from the headers; tests/test_constants.py parses the headers and fails on any constant that
-is missing here, differs, or is here but not in the headers.
+Written from the headers; python/tests/test_constants.py parses the headers and fails on any constant that
+is missing here, differs, or is here but not in the headers. Regenerate after a header change with
+    python3 python/tests/header_constants.py include/mnv2.h include/mnv2_data.h > python/mnv2/constants.py
 """
 
 VERSION_MAJOR = 0

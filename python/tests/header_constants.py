@@ -32,3 +32,22 @@ def parse(paths):
                     continue  # MNV2_API variants
                 out[name] = _eval(expr, out)
     return out
+
+
+HEADER = '''"""The constants of include/mnv2.h and include/mnv2_data.h, without the MNV2_ prefix.
+
+Written from the headers; python/tests/test_constants.py parses the headers and fails on any constant that
+is missing here, differs, or is here but not in the headers. Regenerate after a header change with
+    python3 python/tests/header_constants.py include/mnv2.h include/mnv2_data.h > python/mnv2/constants.py
+"""
+'''
+
+
+def render(values):
+    """The text of python/mnv2/constants.py for {name: value}."""
+    return HEADER + "\n" + "".join(f"{k[len('MNV2_'):]} = {v!r}\n" for k, v in values.items())
+
+
+if __name__ == "__main__":
+    import sys
+    sys.stdout.write(render(parse(sys.argv[1:])))
