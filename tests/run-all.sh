@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 # doxygen: the README's `ninja -C build docs` works after this command; python3-pytest and
 # groff-base: the tools' tests (suite 'tools'); abigail-tools: the 'abidiff' ABI test.
 bash .ci/ensure-packages gcc g++ libc6-dev binutils python3 meson ninja-build pkg-config \
-  libcmocka-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev doxygen python3-pytest groff-base abigail-tools
+  libcmocka-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev doxygen python3-pytest groff-base abigail-tools \
+  python3-numpy
 
 # MNV2_SETUP_ARGS: extra `meson setup` options (CI passes -Dwerror=true).
 build=${MNV2_BUILD_DIR:-build}
