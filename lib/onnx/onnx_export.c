@@ -26,55 +26,55 @@ typedef struct exporter {
 
 static void attr_int(mnv2_wr *w, const char *name, int64_t v)
 {
-    size_t a = pb_begin(w);
-    pb_str(w, ONNX_ATTR_NAME, name);
-    pb_int(w, ONNX_ATTR_TYPE, ONNX_ATTR_TYPE_INT);
-    pb_int(w, ONNX_ATTR_I, v);
-    pb_end(w, ONNX_NODE_ATTRIBUTE, a);
+    size_t a = mnv2__pb_begin(w);
+    mnv2__pb_str(w, ONNX_ATTR_NAME, name);
+    mnv2__pb_int(w, ONNX_ATTR_TYPE, ONNX_ATTR_TYPE_INT);
+    mnv2__pb_int(w, ONNX_ATTR_I, v);
+    mnv2__pb_end(w, ONNX_NODE_ATTRIBUTE, a);
 }
 
 static void attr_float(mnv2_wr *w, const char *name, float v)
 {
-    size_t a = pb_begin(w);
-    pb_str(w, ONNX_ATTR_NAME, name);
-    pb_int(w, ONNX_ATTR_TYPE, ONNX_ATTR_TYPE_FLOAT);
-    pb_float(w, ONNX_ATTR_F, v);
-    pb_end(w, ONNX_NODE_ATTRIBUTE, a);
+    size_t a = mnv2__pb_begin(w);
+    mnv2__pb_str(w, ONNX_ATTR_NAME, name);
+    mnv2__pb_int(w, ONNX_ATTR_TYPE, ONNX_ATTR_TYPE_FLOAT);
+    mnv2__pb_float(w, ONNX_ATTR_F, v);
+    mnv2__pb_end(w, ONNX_NODE_ATTRIBUTE, a);
 }
 
 static void attr_ints(mnv2_wr *w, const char *name, const int64_t *v, size_t n)
 {
-    size_t a = pb_begin(w);
-    pb_str(w, ONNX_ATTR_NAME, name);
-    pb_int(w, ONNX_ATTR_TYPE, ONNX_ATTR_TYPE_INTS);
-    pb_packed_i64(w, ONNX_ATTR_INTS, v, n);
-    pb_end(w, ONNX_NODE_ATTRIBUTE, a);
+    size_t a = mnv2__pb_begin(w);
+    mnv2__pb_str(w, ONNX_ATTR_NAME, name);
+    mnv2__pb_int(w, ONNX_ATTR_TYPE, ONNX_ATTR_TYPE_INTS);
+    mnv2__pb_packed_i64(w, ONNX_ATTR_INTS, v, n);
+    mnv2__pb_end(w, ONNX_NODE_ATTRIBUTE, a);
 }
 
-/* Start a node; the caller adds attributes and ends it with pb_end(w, ONNX_GRAPH_NODE, mark). */
+/* Start a node; the caller adds attributes and ends it with mnv2__pb_end(w, ONNX_GRAPH_NODE, mark). */
 static size_t node(exporter *e, const char *op, const char *name, const char *const *in, int n_in, const char *out)
 {
-    size_t mark = pb_begin(e->w);
+    size_t mark = mnv2__pb_begin(e->w);
     for (int i = 0; i < n_in; i++)
-        pb_str(e->w, ONNX_NODE_INPUT, in[i]);
-    pb_str(e->w, ONNX_NODE_OUTPUT, out);
-    pb_str(e->w, ONNX_NODE_NAME, name);
-    pb_str(e->w, ONNX_NODE_OP_TYPE, op);
+        mnv2__pb_str(e->w, ONNX_NODE_INPUT, in[i]);
+    mnv2__pb_str(e->w, ONNX_NODE_OUTPUT, out);
+    mnv2__pb_str(e->w, ONNX_NODE_NAME, name);
+    mnv2__pb_str(e->w, ONNX_NODE_OP_TYPE, op);
     return mark;
 }
 
 static void initializer(exporter *e, const char *name, const int64_t *dims, int nd, const float *v, size_t n)
 {
     mnv2_wr *w = e->w;
-    size_t t = pb_begin(w);
+    size_t t = mnv2__pb_begin(w);
     for (int i = 0; i < nd; i++)
-        pb_int(w, ONNX_TENSOR_DIMS, dims[i]);
-    pb_int(w, ONNX_TENSOR_DATA_TYPE, ONNX_DTYPE_FLOAT);
-    pb_str(w, ONNX_TENSOR_NAME, name);
-    size_t raw = pb_begin(w);
+        mnv2__pb_int(w, ONNX_TENSOR_DIMS, dims[i]);
+    mnv2__pb_int(w, ONNX_TENSOR_DATA_TYPE, ONNX_DTYPE_FLOAT);
+    mnv2__pb_str(w, ONNX_TENSOR_NAME, name);
+    size_t raw = mnv2__pb_begin(w);
     mnv2__wr_f32s(w, v, n);
-    pb_end(w, ONNX_TENSOR_RAW_DATA, raw);
-    pb_end(w, ONNX_GRAPH_INITIALIZER, t);
+    mnv2__pb_end(w, ONNX_TENSOR_RAW_DATA, raw);
+    mnv2__pb_end(w, ONNX_GRAPH_INITIALIZER, t);
 }
 
 static void fresh(exporter *e, char *buf, size_t cap) { snprintf(buf, cap, "v%u", (unsigned)e->next++); }
@@ -82,24 +82,24 @@ static void fresh(exporter *e, char *buf, size_t cap) { snprintf(buf, cap, "v%u"
 /* Value info of a float tensor [batch, d1, d2, ...] (field = graph input or output). */
 static void value_info(mnv2_wr *w, uint32_t field, const char *name, const int64_t *dims, int nd)
 {
-    size_t vi = pb_begin(w);
-    pb_str(w, ONNX_VALUE_NAME, name);
-    size_t ty = pb_begin(w);
-    size_t tt = pb_begin(w);
-    pb_int(w, ONNX_TTYPE_ELEM, ONNX_DTYPE_FLOAT);
-    size_t sh = pb_begin(w);
-    size_t d = pb_begin(w);
-    pb_str(w, ONNX_DIM_PARAM, "batch");
-    pb_end(w, ONNX_SHAPE_DIM, d);
+    size_t vi = mnv2__pb_begin(w);
+    mnv2__pb_str(w, ONNX_VALUE_NAME, name);
+    size_t ty = mnv2__pb_begin(w);
+    size_t tt = mnv2__pb_begin(w);
+    mnv2__pb_int(w, ONNX_TTYPE_ELEM, ONNX_DTYPE_FLOAT);
+    size_t sh = mnv2__pb_begin(w);
+    size_t d = mnv2__pb_begin(w);
+    mnv2__pb_str(w, ONNX_DIM_PARAM, "batch");
+    mnv2__pb_end(w, ONNX_SHAPE_DIM, d);
     for (int i = 0; i < nd; i++) {
-        d = pb_begin(w);
-        pb_int(w, ONNX_DIM_VALUE, dims[i]);
-        pb_end(w, ONNX_SHAPE_DIM, d);
+        d = mnv2__pb_begin(w);
+        mnv2__pb_int(w, ONNX_DIM_VALUE, dims[i]);
+        mnv2__pb_end(w, ONNX_SHAPE_DIM, d);
     }
-    pb_end(w, ONNX_TTYPE_SHAPE, sh);
-    pb_end(w, ONNX_TYPE_TENSOR, tt);
-    pb_end(w, ONNX_VALUE_TYPE, ty);
-    pb_end(w, field, vi);
+    mnv2__pb_end(w, ONNX_TTYPE_SHAPE, sh);
+    mnv2__pb_end(w, ONNX_TYPE_TENSOR, tt);
+    mnv2__pb_end(w, ONNX_VALUE_TYPE, ty);
+    mnv2__pb_end(w, field, vi);
 }
 
 /* One convolution with its batch norm (folded or a node) and ReLU6 (Clip). `x` is the input value
@@ -145,7 +145,7 @@ static void conv_unit(exporter *e, const plan_conv *c, const char *x, char *out,
     attr_ints(e->w, "strides", st, 2);
     attr_ints(e->w, "pads", pads, 4);
     attr_int(e->w, "group", c->kind == CONV_DW ? (int64_t)C : 1);
-    pb_end(e->w, ONNX_GRAPH_NODE, n);
+    mnv2__pb_end(e->w, ONNX_GRAPH_NODE, n);
     if (!fold) {
         char names[4][64], y[32], nn[64];
         const char *suffix[4] = {"weight", "bias", "running_mean", "running_var"};
@@ -159,7 +159,7 @@ static void conv_unit(exporter *e, const plan_conv *c, const char *x, char *out,
         snprintf(nn, sizeof nn, "%s.bn", c->name);
         n = node(e, "BatchNormalization", nn, bin, 5, y);
         attr_float(e->w, "epsilon", (float)m->cfg.bn_eps);
-        pb_end(e->w, ONNX_GRAPH_NODE, n);
+        mnv2__pb_end(e->w, ONNX_GRAPH_NODE, n);
         memcpy(z, y, sizeof z);
     }
     if (c->act) {
@@ -168,7 +168,7 @@ static void conv_unit(exporter *e, const plan_conv *c, const char *x, char *out,
         fresh(e, y, sizeof y);
         snprintf(nn, sizeof nn, "%s.relu6", c->name);
         n = node(e, "Clip", nn, cin, 3, y);
-        pb_end(e->w, ONNX_GRAPH_NODE, n);
+        mnv2__pb_end(e->w, ONNX_GRAPH_NODE, n);
         memcpy(z, y, sizeof z);
     }
     snprintf(out, cap, "%s", z);
@@ -176,10 +176,10 @@ static void conv_unit(exporter *e, const plan_conv *c, const char *x, char *out,
 
 static void metadata(mnv2_wr *w, const char *key, const char *value)
 {
-    size_t mark = pb_begin(w);
-    pb_str(w, ONNX_ENTRY_KEY, key);
-    pb_str(w, ONNX_ENTRY_VALUE, value);
-    pb_end(w, ONNX_MODEL_METADATA, mark);
+    size_t mark = mnv2__pb_begin(w);
+    mnv2__pb_str(w, ONNX_ENTRY_KEY, key);
+    mnv2__pb_str(w, ONNX_ENTRY_VALUE, value);
+    mnv2__pb_end(w, ONNX_MODEL_METADATA, mark);
 }
 
 /* The configuration as metadata, so that mnv2_model_import_onnx() restores the width multiplier
@@ -222,7 +222,7 @@ static void write_graph(exporter *e)
     mnv2_wr *w = e->w;
     const int64_t C = m->cfg.in_c, H = m->cfg.in_h, W = m->cfg.in_w;
     char x[32] = "input", y[32];
-    pb_str(w, ONNX_GRAPH_NAME, "mnv2");
+    mnv2__pb_str(w, ONNX_GRAPH_NAME, "mnv2");
     const float clip[2] = {0.0f, 6.0f};
     initializer(e, "relu6.min", NULL, 0, &clip[0], 1);
     initializer(e, "relu6.max", NULL, 0, &clip[1], 1);
@@ -233,7 +233,7 @@ static void write_graph(exporter *e)
         fresh(e, y, sizeof y);
         size_t n = node(e, "Transpose", "input.nchw", in, 1, y);
         attr_ints(w, "perm", perm, 4);
-        pb_end(w, ONNX_GRAPH_NODE, n);
+        mnv2__pb_end(w, ONNX_GRAPH_NODE, n);
         memcpy(x, y, sizeof x);
     } else {
         const int64_t dims[3] = {C, H, W};
@@ -250,10 +250,10 @@ static void write_graph(exporter *e)
         initializer(e, "norm.std", dims, 4, std, (size_t)C);
         const char *in1[2] = {x, "norm.mean"};
         fresh(e, y, sizeof y);
-        pb_end(w, ONNX_GRAPH_NODE, node(e, "Sub", "norm.sub", in1, 2, y));
+        mnv2__pb_end(w, ONNX_GRAPH_NODE, node(e, "Sub", "norm.sub", in1, 2, y));
         const char *in2[2] = {y, "norm.std"};
         fresh(e, x, sizeof x);
-        pb_end(w, ONNX_GRAPH_NODE, node(e, "Div", "norm.div", in2, 2, x));
+        mnv2__pb_end(w, ONNX_GRAPH_NODE, node(e, "Div", "norm.div", in2, 2, x));
     }
     conv_unit(e, &p->stem, x, y, sizeof y);
     memcpy(x, y, sizeof x);
@@ -272,7 +272,7 @@ static void write_graph(exporter *e)
             const char *in[2] = {a, x};
             fresh(e, y, sizeof y);
             snprintf(nn, sizeof nn, "features.%u.add", (unsigned)i + 1);
-            pb_end(w, ONNX_GRAPH_NODE, node(e, "Add", nn, in, 2, y));
+            mnv2__pb_end(w, ONNX_GRAPH_NODE, node(e, "Add", nn, in, 2, y));
             memcpy(x, y, sizeof x);
         } else {
             memcpy(x, a, sizeof x);
@@ -281,12 +281,12 @@ static void write_graph(exporter *e)
     conv_unit(e, &p->head, x, y, sizeof y);
     const char *in[1] = {y};
     fresh(e, x, sizeof x);
-    pb_end(w, ONNX_GRAPH_NODE, node(e, "GlobalAveragePool", "pool", in, 1, x));
+    mnv2__pb_end(w, ONNX_GRAPH_NODE, node(e, "GlobalAveragePool", "pool", in, 1, x));
     in[0] = x;
     fresh(e, y, sizeof y);
     size_t n = node(e, "Flatten", "flatten", in, 1, y);
     attr_int(w, "axis", 1);
-    pb_end(w, ONNX_GRAPH_NODE, n);
+    mnv2__pb_end(w, ONNX_GRAPH_NODE, n);
     /* Classifier in torchvision's layout [classes][features], Gemm with transB. */
     const size_t K = p->fc_in, N = p->classes;
     for (size_t i = 0; i < K; i++)
@@ -298,7 +298,7 @@ static void write_graph(exporter *e)
     const char *gin[3] = {y, "classifier.1.weight", "classifier.1.bias"};
     n = node(e, "Gemm", "classifier.1", gin, 3, "logits");
     attr_int(w, "transB", 1);
-    pb_end(w, ONNX_GRAPH_NODE, n);
+    mnv2__pb_end(w, ONNX_GRAPH_NODE, n);
     const int64_t od[1] = {(int64_t)N};
     value_info(w, ONNX_GRAPH_OUTPUT, "logits", od, 1);
 }
@@ -321,16 +321,16 @@ static int32_t export_mem(const mnv2_model *model, uint32_t flags, mnv2_wr *w)
     exporter e = {model, w, flags, 0, malloc((cap + model->plan->max_c) * sizeof(float))};
     if (!e.tmp)
         return mnv2__fail(MNV2_ERR_OUT_OF_MEMORY, "ONNX export: out of memory");
-    pb_int(w, ONNX_MODEL_IR_VERSION, MNV2__ONNX_IR_VERSION);
-    pb_str(w, ONNX_MODEL_PRODUCER_NAME, "mnv2");
-    pb_str(w, ONNX_MODEL_PRODUCER_VERSION, mnv2_version_string());
-    size_t g = pb_begin(w);
+    mnv2__pb_int(w, ONNX_MODEL_IR_VERSION, MNV2__ONNX_IR_VERSION);
+    mnv2__pb_str(w, ONNX_MODEL_PRODUCER_NAME, "mnv2");
+    mnv2__pb_str(w, ONNX_MODEL_PRODUCER_VERSION, mnv2_version_string());
+    size_t g = mnv2__pb_begin(w);
     write_graph(&e);
-    pb_end(w, ONNX_MODEL_GRAPH, g);
-    size_t o = pb_begin(w);
-    pb_str(w, ONNX_OPSET_DOMAIN, "");
-    pb_int(w, ONNX_OPSET_VERSION, MNV2__ONNX_OPSET);
-    pb_end(w, ONNX_MODEL_OPSET_IMPORT, o);
+    mnv2__pb_end(w, ONNX_MODEL_GRAPH, g);
+    size_t o = mnv2__pb_begin(w);
+    mnv2__pb_str(w, ONNX_OPSET_DOMAIN, "");
+    mnv2__pb_int(w, ONNX_OPSET_VERSION, MNV2__ONNX_OPSET);
+    mnv2__pb_end(w, ONNX_MODEL_OPSET_IMPORT, o);
     write_metadata(&e);
     free(e.tmp);
     if (w->failed)

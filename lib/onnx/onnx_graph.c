@@ -29,7 +29,7 @@ static int add_ints(const pb_field *f, int64_t *dst, uint32_t cap, uint32_t *n)
     const uint8_t *p = f->s.p, *end = f->s.p + f->s.n;
     while (p < end) {
         uint64_t v;
-        if (!pb_read_varint(&p, end, &v) || *n == UINT32_MAX)
+        if (!mnv2__pb_read_varint(&p, end, &v) || *n == UINT32_MAX)
             return 0;
         if (*n < cap)
             dst[*n] = (int64_t)v;
@@ -43,7 +43,7 @@ static int read_tensor(pb_rd *r, ox_tensor *t)
     pb_field f;
     int k;
     memset(t, 0, sizeof *t);
-    while ((k = pb_next(r, &f)) == 1) {
+    while ((k = mnv2__pb_next(r, &f)) == 1) {
         switch (f.num) {
         case ONNX_TENSOR_DIMS:
             if (!add_ints(&f, t->dims, OX_MAX_DIMS, &t->nd))
@@ -94,10 +94,10 @@ static int read_attr(const pb_rd *parent, const pb_field *pf, ox_attr *a)
     pb_rd r;
     pb_field f;
     int k;
-    if (!pb_sub(parent, pf, &r))
+    if (!mnv2__pb_sub(parent, pf, &r))
         return 0;
     memset(a, 0, sizeof *a);
-    while ((k = pb_next(&r, &f)) == 1) {
+    while ((k = mnv2__pb_next(&r, &f)) == 1) {
         if (f.num == ONNX_ATTR_NAME && f.wire == PB_LEN) {
             a->name = f.s;
         } else if (f.num == ONNX_ATTR_TYPE && f.wire == PB_VARINT) {
@@ -114,7 +114,7 @@ static int read_attr(const pb_rd *parent, const pb_field *pf, ox_attr *a)
                 return 0;
         } else if (f.num == ONNX_ATTR_T && f.wire == PB_LEN) {
             pb_rd tr;
-            if (!pb_sub(&r, &f, &tr) || !read_tensor(&tr, &a->t))
+            if (!mnv2__pb_sub(&r, &f, &tr) || !read_tensor(&tr, &a->t))
                 return 0;
             a->has_t = 1;
         }
@@ -127,10 +127,10 @@ static int read_node(const pb_rd *parent, const pb_field *pf, ox_node *n)
     pb_rd r;
     pb_field f;
     int k;
-    if (!pb_sub(parent, pf, &r))
+    if (!mnv2__pb_sub(parent, pf, &r))
         return 0;
     memset(n, 0, sizeof *n);
-    while ((k = pb_next(&r, &f)) == 1) {
+    while ((k = mnv2__pb_next(&r, &f)) == 1) {
         if (f.wire != PB_LEN)
             continue;
         switch (f.num) {
@@ -165,28 +165,28 @@ static int read_value(const pb_rd *parent, const pb_field *pf, ox_value *v)
     pb_field f, g, h, d, e;
     int k;
     memset(v, 0, sizeof *v);
-    if (!pb_sub(parent, pf, &r))
+    if (!mnv2__pb_sub(parent, pf, &r))
         return 0;
-    while ((k = pb_next(&r, &f)) == 1) {
+    while ((k = mnv2__pb_next(&r, &f)) == 1) {
         if (f.num == ONNX_VALUE_NAME && f.wire == PB_LEN)
             v->name = f.s;
-        if (f.num != ONNX_VALUE_TYPE || !pb_sub(&r, &f, &ty))
+        if (f.num != ONNX_VALUE_TYPE || !mnv2__pb_sub(&r, &f, &ty))
             continue;
-        while ((k = pb_next(&ty, &g)) == 1) {
-            if (g.num != ONNX_TYPE_TENSOR || !pb_sub(&ty, &g, &tt))
+        while ((k = mnv2__pb_next(&ty, &g)) == 1) {
+            if (g.num != ONNX_TYPE_TENSOR || !mnv2__pb_sub(&ty, &g, &tt))
                 continue;
-            while ((k = pb_next(&tt, &h)) == 1) {
+            while ((k = mnv2__pb_next(&tt, &h)) == 1) {
                 if (h.num == ONNX_TTYPE_ELEM && h.wire == PB_VARINT)
                     v->elem = (int32_t)h.v;
-                if (h.num != ONNX_TTYPE_SHAPE || !pb_sub(&tt, &h, &sh))
+                if (h.num != ONNX_TTYPE_SHAPE || !mnv2__pb_sub(&tt, &h, &sh))
                     continue;
-                while ((k = pb_next(&sh, &d)) == 1) {
-                    if (d.num != ONNX_SHAPE_DIM || !pb_sub(&sh, &d, &dm))
+                while ((k = mnv2__pb_next(&sh, &d)) == 1) {
+                    if (d.num != ONNX_SHAPE_DIM || !mnv2__pb_sub(&sh, &d, &dm))
                         continue;
                     if (v->nd >= OX_MAX_DIMS)
                         return 0;
                     int64_t val = -1;
-                    while ((k = pb_next(&dm, &e)) == 1)
+                    while ((k = mnv2__pb_next(&dm, &e)) == 1)
                         if (e.num == ONNX_DIM_VALUE && e.wire == PB_VARINT)
                             val = (int64_t)e.v;
                     if (k < 0)
@@ -210,12 +210,12 @@ static int32_t read_graph(const pb_rd *parent, const pb_field *pf, const char *w
     pb_rd r, r2;
     pb_field f;
     int k;
-    if (!pb_sub(parent, pf, &r))
+    if (!mnv2__pb_sub(parent, pf, &r))
         return malformed(what, "graph");
     /* Pass 1: counts, so the arrays are sized once (each entry holds at least 2 bytes). */
     uint32_t nn = 0, ni = 0;
     r2 = r;
-    while ((k = pb_next(&r2, &f)) == 1) {
+    while ((k = mnv2__pb_next(&r2, &f)) == 1) {
         nn += f.num == ONNX_GRAPH_NODE;
         ni += f.num == ONNX_GRAPH_INITIALIZER;
     }
@@ -228,14 +228,14 @@ static int32_t read_graph(const pb_rd *parent, const pb_field *pf, const char *w
     g->inits = calloc(ni ? ni : 1, sizeof *g->inits);
     if (!g->nodes || !g->inits)
         return mnv2__fail(MNV2_ERR_OUT_OF_MEMORY, "%s: out of memory", what);
-    while ((k = pb_next(&r, &f)) == 1) {
+    while ((k = mnv2__pb_next(&r, &f)) == 1) {
         if (f.num == ONNX_GRAPH_NODE) {
             if (!read_node(&r, &f, &g->nodes[g->n_nodes]))
                 return malformed(what, "a node");
             g->n_nodes++;
         } else if (f.num == ONNX_GRAPH_INITIALIZER) {
             pb_rd tr;
-            if (!pb_sub(&r, &f, &tr) || !read_tensor(&tr, &g->inits[g->n_inits]))
+            if (!mnv2__pb_sub(&r, &f, &tr) || !read_tensor(&tr, &g->inits[g->n_inits]))
                 return malformed(what, "an initializer");
             g->n_inits++;
         } else if (f.num == ONNX_GRAPH_INPUT || f.num == ONNX_GRAPH_OUTPUT) {
@@ -256,14 +256,14 @@ static int32_t read_graph(const pb_rd *parent, const pb_field *pf, const char *w
     return k < 0 ? malformed(what, "graph") : MNV2_OK;
 }
 
-int32_t ox_graph_read(const uint8_t *data, size_t size, const char *what, ox_graph *g)
+int32_t mnv2__ox_graph_read(const uint8_t *data, size_t size, const char *what, ox_graph *g)
 {
     memset(g, 0, sizeof *g);
     g->opset = -1;
-    pb_rd r = pb_reader(data, size);
+    pb_rd r = mnv2__pb_reader(data, size);
     pb_field f;
     int k, have_graph = 0;
-    while ((k = pb_next(&r, &f)) == 1) {
+    while ((k = mnv2__pb_next(&r, &f)) == 1) {
         if (f.num == ONNX_MODEL_GRAPH) {
             if (have_graph)
                 return mnv2__fail(MNV2_ERR_FORMAT, "%s: two graphs in the model", what);
@@ -276,9 +276,9 @@ int32_t ox_graph_read(const uint8_t *data, size_t size, const char *what, ox_gra
             pb_field e;
             pb_span domain = {NULL, 0};
             int64_t version = -1;
-            if (!pb_sub(&r, &f, &o))
+            if (!mnv2__pb_sub(&r, &f, &o))
                 return malformed(what, "opset_import");
-            while ((k = pb_next(&o, &e)) == 1) {
+            while ((k = mnv2__pb_next(&o, &e)) == 1) {
                 if (e.num == ONNX_OPSET_DOMAIN && e.wire == PB_LEN)
                     domain = e.s;
                 else if (e.num == ONNX_OPSET_VERSION && e.wire == PB_VARINT)
@@ -286,15 +286,15 @@ int32_t ox_graph_read(const uint8_t *data, size_t size, const char *what, ox_gra
             }
             if (k < 0)
                 return malformed(what, "opset_import");
-            if (domain.n == 0 || pb_eq(domain, "ai.onnx"))
+            if (domain.n == 0 || mnv2__pb_eq(domain, "ai.onnx"))
                 g->opset = version;
         } else if (f.num == ONNX_MODEL_METADATA) {
             pb_rd o;
             pb_field e;
             pb_span key = {NULL, 0}, value = {NULL, 0};
-            if (!pb_sub(&r, &f, &o))
+            if (!mnv2__pb_sub(&r, &f, &o))
                 return malformed(what, "metadata_props");
-            while ((k = pb_next(&o, &e)) == 1) {
+            while ((k = mnv2__pb_next(&o, &e)) == 1) {
                 if (e.num == ONNX_ENTRY_KEY && e.wire == PB_LEN)
                     key = e.s;
                 else if (e.num == ONNX_ENTRY_VALUE && e.wire == PB_LEN)
@@ -315,7 +315,7 @@ int32_t ox_graph_read(const uint8_t *data, size_t size, const char *what, ox_gra
     return MNV2_OK;
 }
 
-void ox_graph_free(ox_graph *g)
+void mnv2__ox_graph_free(ox_graph *g)
 {
     free(g->nodes);
     free(g->inits);
@@ -323,7 +323,7 @@ void ox_graph_free(ox_graph *g)
     g->inits = NULL;
 }
 
-int ox_tensor_floats(const ox_tensor *t, float *dst, uint64_t n)
+int mnv2__ox_tensor_floats(const ox_tensor *t, float *dst, uint64_t n)
 {
     if (t->external || t->dtype != ONNX_DTYPE_FLOAT || t->numel != n)
         return 0;
@@ -334,7 +334,7 @@ int ox_tensor_floats(const ox_tensor *t, float *dst, uint64_t n)
     return 1;
 }
 
-int ox_tensor_ints(const ox_tensor *t, int64_t *dst, uint64_t cap)
+int mnv2__ox_tensor_ints(const ox_tensor *t, int64_t *dst, uint64_t cap)
 {
     if (t->external || t->numel > cap || (t->dtype != ONNX_DTYPE_INT64 && t->dtype != ONNX_DTYPE_INT32))
         return 0;

@@ -66,13 +66,13 @@ typedef struct ox_graph {
 } ox_graph;
 
 /* Read a ModelProto. MNV2_OK, or MNV2_ERR_FORMAT / MNV2_ERR_UNSUPPORTED / MNV2_ERR_OUT_OF_MEMORY
- * with the message set ("what: ..."). Free with ox_graph_free() (also after a failure). */
-int32_t ox_graph_read(const uint8_t *data, size_t size, const char *what, ox_graph *g);
-void ox_graph_free(ox_graph *g);
+ * with the message set ("what: ..."). Free with mnv2__ox_graph_free() (also after a failure). */
+int32_t mnv2__ox_graph_read(const uint8_t *data, size_t size, const char *what, ox_graph *g);
+void mnv2__ox_graph_free(ox_graph *g);
 
 /* Float32 tensor values into dst[n], n == numel (raw or packed data). 1 on success. */
-int ox_tensor_floats(const ox_tensor *t, float *dst, uint64_t n);
+int mnv2__ox_tensor_floats(const ox_tensor *t, float *dst, uint64_t n);
 /* Integer values (int64 or int32 tensors) into dst[n], n == numel, n <= cap. 1 on success. */
-int ox_tensor_ints(const ox_tensor *t, int64_t *dst, uint64_t cap);
+int mnv2__ox_tensor_ints(const ox_tensor *t, int64_t *dst, uint64_t cap);
 
 #endif

@@ -17,7 +17,7 @@
 static const char *meta(const ox_graph *g, const char *key, char *buf, size_t cap)
 {
     for (uint32_t i = 0; i < g->n_meta; i++)
-        if (pb_eq(g->meta_key[i], key) && g->meta_value[i].n < cap) {
+        if (mnv2__pb_eq(g->meta_key[i], key) && g->meta_value[i].n < cap) {
             memcpy(buf, g->meta_value[i].p, g->meta_value[i].n);
             buf[g->meta_value[i].n] = '\0';
             return buf;
@@ -144,7 +144,7 @@ typedef struct filler {
 /* A constant's float values, all finite, into f->tmp. */
 static int32_t floats(filler *f, const ox_tensor *t, uint64_t n, const ox_node *node)
 {
-    if (!ox_tensor_floats(t, f->tmp, n))
+    if (!mnv2__ox_tensor_floats(t, f->tmp, n))
         return mnv2__fail(MNV2_ERR_FORMAT, "%s: node '%.*s': constant '%.*s' is not %llu float32 values stored in the file",
                           f->what, (int)node->name.n, (const char *)node->name.p, (int)t->name.n,
                           (const char *)t->name.p, (unsigned long long)n);
@@ -297,9 +297,9 @@ static int32_t import(const uint8_t *d, size_t size, const mnv2_load_options *o,
     mnv2_config *cfg = NULL;
     mnv2_model *m = NULL;
     filler f = {NULL, what, 0.0f, NULL};
-    int32_t rc = ox_graph_read(d, size, what, &g);
+    int32_t rc = mnv2__ox_graph_read(d, size, what, &g);
     if (rc == MNV2_OK)
-        rc = mx_match(&g, what, &n);
+        rc = mnv2__mx_match(&g, what, &n);
     if (rc == MNV2_OK)
         rc = make_config(&g, &n, f.eps = first_eps(&n), what, &cfg);
     if (rc == MNV2_OK)
@@ -338,7 +338,7 @@ static int32_t import(const uint8_t *d, size_t size, const mnv2_load_options *o,
     }
     free(f.tmp);
     free(n.blocks);
-    ox_graph_free(&g);
+    mnv2__ox_graph_free(&g);
     mnv2_config_destroy(cfg);
     if (rc != MNV2_OK) {
         mnv2_model_destroy(m);

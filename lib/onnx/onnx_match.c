@@ -35,27 +35,42 @@ static int32_t refuse(const walk *w, const ox_node *n, const char *fmt, ...)
 
 static int span_eq(pb_span a, pb_span b) { return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0); }
 
-const ox_tensor *mx_const(const ox_graph *g, pb_span name)
+const ox_tensor *mnv2__mx_const(const ox_graph *g, pb_span name)
 {
-    if (name.n == 0)
-        return NULL;
-    for (uint32_t i = 0; i < g->n_inits; i++)
-        if (span_eq(g->inits[i].name, name))
-            return &g->inits[i];
-    for (uint32_t i = 0; i < g->n_nodes; i++) {
-        const ox_node *n = &g->nodes[i];
-        if (pb_eq(n->op, "Constant") && n->n_out == 1 && span_eq(n->out[0], name))
-            for (uint32_t a = 0; a < n->n_attrs; a++)
-                if (pb_eq(n->attrs[a].name, "value") && n->attrs[a].has_t)
-                    return &n->attrs[a].t;
+    /* An initializer, a Constant node's value, or either through a chain of Identity nodes
+     * (torch.onnx.export shares equal constants that way); chains longer than 16 are not followed. */
+    for (int hop = 0; hop < 16 && name.n; hop++) {
+        for (uint32_t i = 0; i < g->n_inits; i++)
+            if (span_eq(g->inits[i].name, name))
+                return &g->inits[i];
+        const ox_node *via = NULL;
+        for (uint32_t i = 0; i < g->n_nodes && !via; i++) {
+            const ox_node *n = &g->nodes[i];
+            if (n->n_out != 1 || !span_eq(n->out[0], name) || n->domain.n)
+                continue;
+            if (mnv2__pb_eq(n->op, "Constant")) {
+                for (uint32_t a = 0; a < n->n_attrs; a++)
+                    if (mnv2__pb_eq(n->attrs[a].name, "value") && n->attrs[a].has_t)
+                        return &n->attrs[a].t;
+                return NULL;
+            }
+            if (mnv2__pb_eq(n->op, "Identity") && n->n_in == 1)
+                via = n;
+        }
+        if (!via)
+            return NULL;
+        name = via->in[0];
     }
     return NULL;
 }
 
+/* The one node reading v (NULL when none or several). */
+static ox_node *reader(const walk *w, pb_span v);
+
 static const ox_attr *attr(const ox_node *n, const char *name)
 {
     for (uint32_t a = 0; a < n->n_attrs; a++)
-        if (pb_eq(n->attrs[a].name, name))
+        if (mnv2__pb_eq(n->attrs[a].name, name))
             return &n->attrs[a];
     return NULL;
 }
@@ -72,7 +87,7 @@ static uint32_t consumers(const walk *w, pb_span v, ox_node **out, uint32_t cap)
     uint32_t k = 0;
     for (uint32_t i = 0; i < w->g->n_nodes; i++) {
         ox_node *n = &w->g->nodes[i];
-        if (pb_eq(n->op, "Shape"))
+        if (mnv2__pb_eq(n->op, "Shape"))
             continue;
         int reads = 0;
         for (uint32_t j = 0; j < n->n_in && j < OX_MAX_IO; j++)
@@ -86,6 +101,12 @@ static uint32_t consumers(const walk *w, pb_span v, ox_node **out, uint32_t cap)
     return k;
 }
 
+static ox_node *reader(const walk *w, pb_span v)
+{
+    ox_node *n[2];
+    return consumers(w, v, n, 2) == 1 ? n[0] : NULL;
+}
+
 /* The one node reading *v, after skipping Identity and Dropout (inference: identities).
  * On success *v stays the value that node reads. */
 static int32_t next(const walk *w, pb_span *v, ox_node **out)
@@ -97,7 +118,7 @@ static int32_t next(const walk *w, pb_span *v, ox_node **out)
             return refuse(w, NULL, "value '%.*s' is read by no node", SPAN(*v));
         if (k > 1)
             return refuse(w, n[1], "value '%.*s' is read by %u nodes where one is expected", SPAN(*v), (unsigned)k);
-        if ((pb_eq(n[0]->op, "Identity") || pb_eq(n[0]->op, "Dropout")) && n[0]->n_out >= 1 &&
+        if ((mnv2__pb_eq(n[0]->op, "Identity") || mnv2__pb_eq(n[0]->op, "Dropout")) && n[0]->n_out >= 1 &&
             span_eq(n[0]->in[0], *v)) {
             n[0]->used = 1;
             *v = n[0]->out[0];
@@ -109,13 +130,13 @@ static int32_t next(const walk *w, pb_span *v, ox_node **out)
     return refuse(w, NULL, "a cycle of Identity nodes");
 }
 
-static int is_op(const ox_node *n, const char *op) { return pb_eq(n->op, op) && n->domain.n == 0; }
+static int is_op(const ox_node *n, const char *op) { return mnv2__pb_eq(n->op, op) && n->domain.n == 0; }
 
 /* A float scalar constant (Clip bounds). */
 static int scalar(const ox_graph *g, pb_span name, float *v)
 {
-    const ox_tensor *t = mx_const(g, name);
-    return t && t->numel == 1 && ox_tensor_floats(t, v, 1);
+    const ox_tensor *t = mnv2__mx_const(g, name);
+    return t && t->numel == 1 && mnv2__ox_tensor_floats(t, v, 1);
 }
 
 static int32_t clip_ok(const walk *w, const ox_node *n)
@@ -156,8 +177,8 @@ static int32_t conv_unit(const walk *w, pb_span x, mx_unit *u)
     conv->used = 1;
     if (conv->n_in < 2 || conv->n_in > 3 || conv->n_out != 1 || !span_eq(conv->in[0], x))
         return refuse(w, conv, "unexpected inputs or outputs");
-    u->w = mx_const(w->g, conv->in[1]);
-    u->b = conv->n_in == 3 && conv->in[2].n ? mx_const(w->g, conv->in[2]) : NULL;
+    u->w = mnv2__mx_const(w->g, conv->in[1]);
+    u->b = conv->n_in == 3 && conv->in[2].n ? mnv2__mx_const(w->g, conv->in[2]) : NULL;
     if (!u->w || u->w->nd != 4 || u->w->dtype != ONNX_DTYPE_FLOAT)
         return refuse(w, conv, "the weight is not a constant 4-d float tensor");
     if (conv->n_in == 3 && conv->in[2].n && (!u->b || u->b->nd != 1 || u->b->dims[0] != u->w->dims[0]))
@@ -190,7 +211,7 @@ static int32_t conv_unit(const walk *w, pb_span x, mx_unit *u)
         for (uint32_t i = 0; i < a->n_ints && i < OX_MAX_INTS; i++)
             if (a->ints[i] != 1)
                 return refuse(w, conv, "dilation other than 1");
-    if ((a = attr(conv, "auto_pad")) && a->s.n && !pb_eq(a->s, "NOTSET"))
+    if ((a = attr(conv, "auto_pad")) && a->s.n && !mnv2__pb_eq(a->s, "NOTSET"))
         return refuse(w, conv, "auto_pad %.*s", SPAN(a->s));
     if (u->group == 0 || u->w->dims[0] <= 0 || u->w->dims[0] > 65536 || u->w->dims[1] <= 0 ||
         u->w->dims[1] > 65536 || (int64_t)u->group > u->w->dims[0] || u->w->dims[0] % u->group)
@@ -210,7 +231,7 @@ static int32_t conv_unit(const walk *w, pb_span x, mx_unit *u)
         if (n->n_in != 5 || n->n_out < 1)
             return refuse(w, n, "expected 5 inputs");
         for (int i = 0; i < 4; i++) {
-            u->bn[i] = mx_const(w->g, n->in[i + 1]);
+            u->bn[i] = mnv2__mx_const(w->g, n->in[i + 1]);
             if (!u->bn[i] || u->bn[i]->nd != 1 || u->bn[i]->dims[0] != (int64_t)u->cout)
                 return refuse(w, n, "parameter %d is not a constant vector of %u channels", i + 1, (unsigned)u->cout);
         }
@@ -247,7 +268,7 @@ static int32_t input_side(const walk *w, mx_net *net, pb_span *x)
     const ox_graph *g = w->g;
     const ox_value *in = NULL;
     for (uint32_t i = 0; i < g->n_inputs && i < OX_MAX_IO; i++)
-        if (!mx_const(g, g->inputs[i].name)) {
+        if (!mnv2__mx_const(g, g->inputs[i].name)) {
             if (in)
                 return refuse(w, NULL, "more than one graph input");
             in = &g->inputs[i];
@@ -279,12 +300,12 @@ static int32_t input_side(const walk *w, mx_net *net, pb_span *x)
     if (is_op(n, "Sub")) {
         ox_node *d;
         pb_span y = n->out[0];
-        const ox_tensor *m = n->n_in == 2 ? mx_const(w->g, n->in[1]) : NULL;
-        if (!m || !(m->numel == 1 || m->numel == (uint64_t)c) || !ox_tensor_floats(m, net->norm_mean, m->numel) ||
+        const ox_tensor *m = n->n_in == 2 ? mnv2__mx_const(w->g, n->in[1]) : NULL;
+        if (!m || !(m->numel == 1 || m->numel == (uint64_t)c) || !mnv2__ox_tensor_floats(m, net->norm_mean, m->numel) ||
             next(w, &y, &d) != MNV2_OK || !is_op(d, "Div"))
             return refuse(w, n, "only (input - mean) / std with constant per-channel values is mapped");
-        const ox_tensor *s = d->n_in == 2 ? mx_const(w->g, d->in[1]) : NULL;
-        if (!s || s->numel != m->numel || !span_eq(d->in[0], y) || !ox_tensor_floats(s, net->norm_std, s->numel))
+        const ox_tensor *s = d->n_in == 2 ? mnv2__mx_const(w->g, d->in[1]) : NULL;
+        if (!s || s->numel != m->numel || !span_eq(d->in[0], y) || !mnv2__ox_tensor_floats(s, net->norm_std, s->numel))
             return refuse(w, d, "only (input - mean) / std with constant per-channel values is mapped");
         n->used = d->used = 1;
         net->norm_n = (uint32_t)m->numel;
@@ -321,6 +342,8 @@ static int32_t blocks(const walk *w, mx_net *net, pb_span *x, uint32_t c, uint32
             d = a;
         }
         b.hid = d.cin;
+        if (d.k == 3 && !d.act && reader(w, d.out))
+            return refuse(w, reader(w, d.out), "expected ReLU6 (Clip 0, 6) after the depthwise convolution");
         if (d.k != 3 || d.group != d.cin || d.cout != d.cin || !d.act || d.cin != (b.has_expand ? a.cout : c))
             return refuse(w, d.conv, "expected a 3x3 depthwise convolution with ReLU6 over %u channels",
                           (unsigned)(b.has_expand ? a.cout : c));
@@ -374,10 +397,10 @@ static int32_t tail(const walk *w, mx_net *net, pb_span x, uint32_t c)
         int64_t axes[4];
         uint32_t na = 0;
         const ox_attr *a = attr(n, "axes");
-        const ox_tensor *t = n->n_in >= 2 ? mx_const(w->g, n->in[1]) : NULL;
+        const ox_tensor *t = n->n_in >= 2 ? mnv2__mx_const(w->g, n->in[1]) : NULL;
         if (a && a->n_ints <= 4)
             memcpy(axes, a->ints, (na = a->n_ints) * sizeof axes[0]);
-        else if (t && t->numel <= 4 && ox_tensor_ints(t, axes, 4))
+        else if (t && t->numel <= 4 && mnv2__ox_tensor_ints(t, axes, 4))
             na = (uint32_t)t->numel;
         if (na != 2 || !((axes[0] == 2 || axes[0] == -2) && (axes[1] == 3 || axes[1] == -1)))
             return refuse(w, n, "only the mean over height and width (axes 2, 3) is mapped");
@@ -393,9 +416,9 @@ static int32_t tail(const walk *w, mx_net *net, pb_span x, uint32_t c)
             if (attr_int(n, "axis", 1) != 1)
                 return refuse(w, n, "Flatten with axis other than 1");
         } else if (is_op(n, "Reshape")) {
-            const ox_tensor *t = n->n_in == 2 ? mx_const(w->g, n->in[1]) : NULL;
+            const ox_tensor *t = n->n_in == 2 ? mnv2__mx_const(w->g, n->in[1]) : NULL;
             int64_t s[2];
-            if (t && (t->numel != 2 || !ox_tensor_ints(t, s, 2) || !(s[1] == -1 || s[1] == (int64_t)c) ||
+            if (t && (t->numel != 2 || !mnv2__ox_tensor_ints(t, s, 2) || !(s[1] == -1 || s[1] == (int64_t)c) ||
                       !(s[0] == -1 || s[0] == 0 || s[1] == -1)))
                 return refuse(w, n, "only a reshape to [batch, %u] is mapped", (unsigned)c);
         } else if (is_op(n, "Squeeze")) {
@@ -412,21 +435,21 @@ static int32_t tail(const walk *w, mx_net *net, pb_span x, uint32_t c)
             (al && al->f != 1.0f) || (be && be->f != 1.0f))
             return refuse(w, n, "only Gemm(x, W, b) with alpha 1, beta 1 and no transA is mapped");
         net->fc_trans = attr_int(n, "transB", 0) != 0;
-        net->fc_w = mx_const(w->g, n->in[1]);
-        net->fc_b = n->n_in == 3 && n->in[2].n ? mx_const(w->g, n->in[2]) : NULL;
+        net->fc_w = mnv2__mx_const(w->g, n->in[1]);
+        net->fc_b = n->n_in == 3 && n->in[2].n ? mnv2__mx_const(w->g, n->in[2]) : NULL;
         if (n->n_in == 3 && n->in[2].n && !net->fc_b)
             return refuse(w, n, "the bias is not a constant");
     } else if (is_op(n, "MatMul")) {
         if (n->n_in != 2 || !span_eq(n->in[0], x))
             return refuse(w, n, "only MatMul(x, W) is mapped");
-        net->fc_w = mx_const(w->g, n->in[1]);
+        net->fc_w = mnv2__mx_const(w->g, n->in[1]);
         net->fc_trans = 0;
         n->used = 1;
         x = n->out[0];
         ox_node *add;
         if ((rc = next(w, &x, &add)) != MNV2_OK || !is_op(add, "Add") || add->n_in != 2)
             return rc != MNV2_OK ? rc : refuse(w, add, "expected Add(MatMul, bias) after the MatMul");
-        net->fc_b = mx_const(w->g, span_eq(add->in[0], x) ? add->in[1] : add->in[0]);
+        net->fc_b = mnv2__mx_const(w->g, span_eq(add->in[0], x) ? add->in[1] : add->in[0]);
         if (!net->fc_b)
             return refuse(w, add, "the bias is not a constant");
         n = add;
@@ -455,7 +478,7 @@ static int32_t tail(const walk *w, mx_net *net, pb_span x, uint32_t c)
     return MNV2_OK;
 }
 
-int32_t mx_match(ox_graph *g, const char *what, mx_net *net)
+int32_t mnv2__mx_match(ox_graph *g, const char *what, mx_net *net)
 {
     walk w = {g, what};
     memset(net, 0, sizeof *net);
@@ -468,6 +491,8 @@ int32_t mx_match(ox_graph *g, const char *what, mx_net *net)
     if ((rc = conv_unit(&w, x, &net->stem)) != MNV2_OK)
         return rc;
     const mx_unit *s = &net->stem;
+    if (!s->act && reader(&w, s->out))
+        return refuse(&w, reader(&w, s->out), "expected ReLU6 (Clip 0, 6) after the stem convolution");
     if (s->k != 3 || s->stride != 2 || s->group != 1 || !s->act || s->cin != net->in_c)
         return refuse(&w, s->conv, "expected the stem: 3x3 stride-2 convolution of the %u input channels with ReLU6",
                       (unsigned)net->in_c);

@@ -37,8 +37,8 @@ typedef struct mx_net {
 
 /* Walk the graph from its input to its output. MNV2_OK, or MNV2_ERR_UNSUPPORTED naming the first
  * node that does not fit (message set). net->blocks is freed by the caller (also on failure). */
-int32_t mx_match(ox_graph *g, const char *what, mx_net *net);
+int32_t mnv2__mx_match(ox_graph *g, const char *what, mx_net *net);
 /* The constant (initializer or Constant node output) called `name`, or NULL. */
-const ox_tensor *mx_const(const ox_graph *g, pb_span name);
+const ox_tensor *mnv2__mx_const(const ox_graph *g, pb_span name);
 
 #endif

@@ -1,17 +1,17 @@
 /* Protobuf wire format, reading side. Bounded: a length is compared with the bytes left before
  * anything is taken, varints stop at ten bytes, and nested readers carry a depth that
- * pb_sub() refuses past PB_MAX_DEPTH. Nothing here allocates or recurses. */
+ * mnv2__pb_sub() refuses past PB_MAX_DEPTH. Nothing here allocates or recurses. */
 #include <string.h>
 
 #include "onnx/pb.h"
 
-pb_rd pb_reader(const void *p, size_t n)
+pb_rd mnv2__pb_reader(const void *p, size_t n)
 {
     pb_rd r = {(const uint8_t *)p, n, 0};
     return r;
 }
 
-int pb_read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+int mnv2__pb_read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
     uint64_t x = 0;
     const uint8_t *q = *p;
@@ -31,13 +31,13 @@ int pb_read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
     return 0;
 }
 
-int pb_next(pb_rd *r, pb_field *f)
+int mnv2__pb_next(pb_rd *r, pb_field *f)
 {
     if (r->left == 0)
         return 0;
     const uint8_t *p = r->p, *end = r->p + r->left;
     uint64_t key;
-    if (!pb_read_varint(&p, end, &key))
+    if (!mnv2__pb_read_varint(&p, end, &key))
         return -1;
     if (key >> 3 == 0 || key >> 3 > 0x1fffffff)
         return -1;
@@ -48,7 +48,7 @@ int pb_next(pb_rd *r, pb_field *f)
     f->s.n = 0;
     switch (f->wire) {
     case PB_VARINT:
-        if (!pb_read_varint(&p, end, &f->v))
+        if (!mnv2__pb_read_varint(&p, end, &f->v))
             return -1;
         break;
     case PB_FIXED64:
@@ -65,7 +65,7 @@ int pb_next(pb_rd *r, pb_field *f)
         break;
     case PB_LEN: {
         uint64_t n;
-        if (!pb_read_varint(&p, end, &n) || n > (uint64_t)(end - p))
+        if (!mnv2__pb_read_varint(&p, end, &n) || n > (uint64_t)(end - p))
             return -1;
         f->s.p = p;
         f->s.n = (size_t)n;
@@ -80,7 +80,7 @@ int pb_next(pb_rd *r, pb_field *f)
     return 1;
 }
 
-int pb_sub(const pb_rd *parent, const pb_field *f, pb_rd *child)
+int mnv2__pb_sub(const pb_rd *parent, const pb_field *f, pb_rd *child)
 {
     if (f->wire != PB_LEN || parent->depth + 1 > PB_MAX_DEPTH)
         return 0;
@@ -90,7 +90,7 @@ int pb_sub(const pb_rd *parent, const pb_field *f, pb_rd *child)
     return 1;
 }
 
-int pb_eq(pb_span a, const char *s)
+int mnv2__pb_eq(pb_span a, const char *s)
 {
     const size_t n = strlen(s);
     return a.n == n && (n == 0 || memcmp(a.p, s, n) == 0);

@@ -4,7 +4,7 @@
 
 #include "onnx/pb.h"
 
-void pb_varint(mnv2_wr *w, uint64_t v)
+void mnv2__pb_varint(mnv2_wr *w, uint64_t v)
 {
     uint8_t b[10];
     size_t n = 0;
@@ -18,45 +18,45 @@ void pb_varint(mnv2_wr *w, uint64_t v)
     mnv2__wr_append(w, b, n);
 }
 
-void pb_tag(mnv2_wr *w, uint32_t field, uint32_t wire) { pb_varint(w, (uint64_t)field << 3 | wire); }
+void mnv2__pb_tag(mnv2_wr *w, uint32_t field, uint32_t wire) { mnv2__pb_varint(w, (uint64_t)field << 3 | wire); }
 
-void pb_int(mnv2_wr *w, uint32_t field, int64_t v)
+void mnv2__pb_int(mnv2_wr *w, uint32_t field, int64_t v)
 {
-    pb_tag(w, field, PB_VARINT);
-    pb_varint(w, (uint64_t)v); /* negative int64: ten bytes, as protobuf does */
+    mnv2__pb_tag(w, field, PB_VARINT);
+    mnv2__pb_varint(w, (uint64_t)v); /* negative int64: ten bytes, as protobuf does */
 }
 
-void pb_bytes(mnv2_wr *w, uint32_t field, const void *p, size_t n)
+void mnv2__pb_bytes(mnv2_wr *w, uint32_t field, const void *p, size_t n)
 {
-    pb_tag(w, field, PB_LEN);
-    pb_varint(w, n);
+    mnv2__pb_tag(w, field, PB_LEN);
+    mnv2__pb_varint(w, n);
     if (n)
         mnv2__wr_append(w, p, n);
 }
 
-void pb_str(mnv2_wr *w, uint32_t field, const char *s) { pb_bytes(w, field, s, strlen(s)); }
+void mnv2__pb_str(mnv2_wr *w, uint32_t field, const char *s) { mnv2__pb_bytes(w, field, s, strlen(s)); }
 
-void pb_float(mnv2_wr *w, uint32_t field, float v)
+void mnv2__pb_float(mnv2_wr *w, uint32_t field, float v)
 {
     uint32_t u;
     uint8_t b[4];
     memcpy(&u, &v, 4);
     mnv2__put_le32(b, u);
-    pb_tag(w, field, PB_FIXED32);
+    mnv2__pb_tag(w, field, PB_FIXED32);
     mnv2__wr_append(w, b, 4);
 }
 
-void pb_packed_i64(mnv2_wr *w, uint32_t field, const int64_t *v, size_t n)
+void mnv2__pb_packed_i64(mnv2_wr *w, uint32_t field, const int64_t *v, size_t n)
 {
-    size_t mark = pb_begin(w);
+    size_t mark = mnv2__pb_begin(w);
     for (size_t i = 0; i < n; i++)
-        pb_varint(w, (uint64_t)v[i]);
-    pb_end(w, field, mark);
+        mnv2__pb_varint(w, (uint64_t)v[i]);
+    mnv2__pb_end(w, field, mark);
 }
 
-size_t pb_begin(mnv2_wr *w) { return w->size; }
+size_t mnv2__pb_begin(mnv2_wr *w) { return w->size; }
 
-void pb_end(mnv2_wr *w, uint32_t field, size_t mark)
+void mnv2__pb_end(mnv2_wr *w, uint32_t field, size_t mark)
 {
     if (w->failed)
         return;
