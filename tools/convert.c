@@ -82,7 +82,6 @@ int main(int argc, char **argv)
     } else {
         mnv2_load_options o;
         ex_check(mnv2_load_options_default(&o), "load options");
-        o.trainable = 0;
         ex_check(mnv2_model_import_onnx(files[0], &o, &model), "%s", files[0]);
         ex_check(mnv2_model_save(model, NULL, 0, files[1]), "%s", files[1]);
     }

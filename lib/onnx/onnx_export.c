@@ -196,6 +196,8 @@ static void write_metadata(exporter *e)
     metadata(e->w, "mnv2.head_channels", buf);
     snprintf(buf, sizeof buf, "%lld", (long long)c->expansion);
     metadata(e->w, "mnv2.expansion", buf);
+    snprintf(buf, sizeof buf, "%.17g", c->bn_eps);
+    metadata(e->w, "mnv2.bn_eps", buf);
     snprintf(buf, sizeof buf, "%.17g", c->dropout);
     metadata(e->w, "mnv2.dropout", buf);
     size_t len = 0;

@@ -102,7 +102,7 @@ static int derived(const mx_net *n, struct mnv2_config *c)
            mnv2_config_set_blocks(c, &rows[0][0], nr) == MNV2_OK;
 }
 
-static int32_t make_config(const ox_graph *g, const mx_net *n, float eps, const char *what, mnv2_config **out)
+static int32_t make_config(const ox_graph *g, const mx_net *n, double eps, const char *what, mnv2_config **out)
 {
     mnv2_config *c = NULL;
     const int n_tv = (int)(sizeof tv_widths / sizeof tv_widths[0]);
@@ -137,7 +137,7 @@ static int32_t make_config(const ox_graph *g, const mx_net *n, float eps, const 
 typedef struct filler {
     struct mnv2_model *m;
     const char *what;
-    float eps;          /* the configuration's batch-norm epsilon */
+    double eps;         /* the configuration's batch-norm epsilon */
     float *tmp;         /* scratch, the largest constant read */
 } filler;
 
@@ -178,7 +178,7 @@ static int32_t fill_unit(filler *f, const plan_conv *c, const mx_unit *u)
     float *gamma = m->params + c->gamma, *beta = m->params + c->beta;
     float *mean = m->buffers + c->rmean, *var = m->buffers + c->rvar;
     for (size_t ch = 0; ch < C; ch++)
-        gamma[ch] = 1.0f, beta[ch] = 0.0f, mean[ch] = 0.0f, var[ch] = 1.0f - f->eps;
+        gamma[ch] = 1.0f, beta[ch] = 0.0f, mean[ch] = 0.0f, var[ch] = (float)(1.0 - f->eps);
     if (u->bn[0]) {
         float *dst[4] = {gamma, beta, mean, var};
         for (int i = 0; i < 4; i++) {
@@ -239,8 +239,24 @@ static int32_t fill(filler *f, const mx_net *n)
     return MNV2_OK;
 }
 
-/* The configuration's epsilon: the first batch norm's (torchvision: 1e-5), else 1e-5. */
-static float first_eps(const mx_net *n)
+static float first_eps_node(const mx_net *n);
+
+/* The configuration's epsilon: the first batch norm's (torchvision: 1e-5), else 1e-5; mnv2's own
+ * exports store the exact double in the metadata (the node attribute is a float). */
+static double first_eps(const ox_graph *g, const mx_net *n)
+{
+    char buf[64];
+    const char *v = meta(g, "mnv2.bn_eps", buf, sizeof buf);
+    const float e = first_eps_node(n);
+    if (v) {
+        const double d = strtod(v, NULL);
+        if (d > 0.0 && d < 1.0 && (float)d == e)
+            return d;
+    }
+    return e;
+}
+
+static float first_eps_node(const mx_net *n)
 {
     const mx_unit *u[3] = {&n->stem, &n->head, NULL};
     for (int i = 0; i < 2; i++)
@@ -296,12 +312,12 @@ static int32_t import(const uint8_t *d, size_t size, const mnv2_load_options *o,
     memset(&n, 0, sizeof n);
     mnv2_config *cfg = NULL;
     mnv2_model *m = NULL;
-    filler f = {NULL, what, 0.0f, NULL};
+    filler f = {NULL, what, 0.0, NULL};
     int32_t rc = mnv2__ox_graph_read(d, size, what, &g);
     if (rc == MNV2_OK)
         rc = mnv2__mx_match(&g, what, &n);
     if (rc == MNV2_OK)
-        rc = make_config(&g, &n, f.eps = first_eps(&n), what, &cfg);
+        rc = make_config(&g, &n, f.eps = first_eps(&g, &n), what, &cfg);
     if (rc == MNV2_OK)
         rc = apply_options(cfg, o, what);
     if (rc == MNV2_OK && (rc = mnv2_model_create(cfg, &m)) != MNV2_OK) {

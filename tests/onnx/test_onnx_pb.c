@@ -184,6 +184,13 @@ static void test_round_trip(void **state)
             err = fmaxf(err, fabsf(got[i] - ref[i]));
         }
         assert_true(err <= 1e-5f * top);
+        if (flags[k] & MNV2_ONNX_BN_NODES) { /* unfolded: every tensor comes back bit for bit */
+            uint64_t n1, n2;
+            const float *p1 = mnv2_parameters(m, &n1), *p2 = mnv2_parameters(m2, &n2);
+            assert_true(n1 == n2 && memcmp(p1, p2, n1 * sizeof(float)) == 0);
+            p1 = mnv2_buffers(m, &n1), p2 = mnv2_buffers(m2, &n2);
+            assert_true(n1 == n2 && memcmp(p1, p2, n1 * sizeof(float)) == 0);
+        }
         int32_t rows[16];
         uint32_t nr;
         mnv2_config *c2;
