@@ -18,7 +18,8 @@ static const char *meta(const ox_graph *g, const char *key, char *buf, size_t ca
 {
     for (uint32_t i = 0; i < g->n_meta; i++)
         if (mnv2__pb_eq(g->meta_key[i], key) && g->meta_value[i].n < cap) {
-            memcpy(buf, g->meta_value[i].p, g->meta_value[i].n);
+            if (g->meta_value[i].n)
+                memcpy(buf, g->meta_value[i].p, g->meta_value[i].n);
             buf[g->meta_value[i].n] = '\0';
             return buf;
         }

@@ -118,6 +118,8 @@ static int32_t next(const walk *w, pb_span *v, ox_node **out)
             return refuse(w, NULL, "value '%.*s' is read by no node", SPAN(*v));
         if (k > 1)
             return refuse(w, n[1], "value '%.*s' is read by %u nodes where one is expected", SPAN(*v), (unsigned)k);
+        if (n[0]->used)
+            return refuse(w, n[0], "reached twice: the graph has a cycle");
         if ((mnv2__pb_eq(n[0]->op, "Identity") || mnv2__pb_eq(n[0]->op, "Dropout")) && n[0]->n_out >= 1 &&
             span_eq(n[0]->in[0], *v)) {
             n[0]->used = 1;
@@ -169,6 +171,8 @@ static int32_t conv_unit(const walk *w, pb_span x, mx_unit *u)
             return refuse(w, c[i], "a second convolution reads '%.*s'", SPAN(x));
         conv = c[i];
     }
+    if (conv && conv->used)
+        return refuse(w, conv, "reached twice: the graph has a cycle");
     if (!conv)
         return k ? refuse(w, c[0], "expected a Conv reading '%.*s'", SPAN(x))
                  : refuse(w, NULL, "value '%.*s' is read by no node", SPAN(x));
@@ -409,7 +413,9 @@ static int32_t tail(const walk *w, mx_net *net, pb_span x, uint32_t c)
     }
     n->used = 1;
     x = n->out[0];
-    for (;;) {
+    for (uint32_t steps = 0;; steps++) {
+        if (steps > w->g->n_nodes)
+            return refuse(w, n, "the graph has a cycle");
         if ((rc = next(w, &x, &n)) != MNV2_OK)
             return rc;
         if (is_op(n, "Flatten")) {
