@@ -27,7 +27,9 @@ trap 'rm -rf "$TMP"' EXIT INT TERM
 for t in $THREADS; do
     echo "compare.sh: mnv2-bench, $t thread(s) ..." >&2
     # shellcheck disable=SC2086
-    "$BIN" --threads "$t" --json $BENCH_ARGS >"$TMP/mnv2.$t.json"
+    case " $BENCH_ARGS " in *" --case"*) ALL= ;; *) ALL=--all ;; esac
+    # shellcheck disable=SC2086
+    "$BIN" --threads "$t" --json $ALL $BENCH_ARGS >"$TMP/mnv2.$t.json"
     echo "compare.sh: torch_bench.py, $t thread(s) ..." >&2
     # shellcheck disable=SC2086
     "$PYTHON" "$HERE/torch_bench.py" --threads "$t" --json $BENCH_ARGS >"$TMP/torch.$t.json"

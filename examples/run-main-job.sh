@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The README's main job: install the packages that are missing, build mnv2 and install it into
 # ./_prefix, build the example programs against the installed library (tools/Makefile), train
 # the reduced MobileNetV2 on Fashion-MNIST, and classify a few test images with the result.
@@ -27,7 +28,7 @@ fail() { echo "run-main-job: $*" >&2; exit 1; }
 step() { printf '\n== %s\n' "$*"; }
 
 step "packages"
-packages=(gcc libc6-dev make meson ninja-build pkg-config zlib1g-dev dataset-fashion-mnist)
+packages=(gcc libc6-dev make meson ninja-build pkg-config zlib1g-dev libpng-dev dataset-fashion-mnist)
 if command -v dpkg-query >/dev/null; then
   missing=()
   for p in "${packages[@]}"; do
@@ -69,7 +70,7 @@ make -C tools O="$bin" --no-print-directory
 step "train the reduced model on $DATA (LIMIT=$LIMIT EPOCHS=$EPOCHS WARMUP=$WARMUP)"
 [ -d "$DATA" ] || fail "no dataset at $DATA (install dataset-fashion-mnist)"
 mkdir -p "$run"
-args=(--data "$DATA" --model reduced --epochs "$EPOCHS" --warmup "$WARMUP" --bn-momentum "$BN_MOMENTUM"
+args=(--data "$DATA" --preset reduced --epochs "$EPOCHS" --warmup "$WARMUP" --bn-momentum "$BN_MOMENTUM"
       --threads "$THREADS" --seed 1 --out "$run/model.mnv2")
 [ "$LIMIT" != 0 ] && args+=(--limit "$LIMIT")
 [ "$TEST_LIMIT" != 0 ] && args+=(--test-limit "$TEST_LIMIT")

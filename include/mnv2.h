@@ -76,6 +76,7 @@ MNV2_API const char *mnv2_version_string(void);
 #define MNV2_ERR_THREAD (-13)          /**< A worker thread could not be started. */
 #define MNV2_ERR_NOT_FOUND (-14)       /**< A named item (tensor, file entry) does not exist. */
 #define MNV2_ERR_NOT_FINITE (-15)      /**< The loss or an input is NaN or infinite. */
+#define MNV2_ERR_HOOK (-16)            /**< A caller's callback (mnv2_model_set_bn_stats_hook()) reported a failure or returned invalid values. */
 
 /** @brief A short English description of a status code. Unknown codes give
  *  "unknown status code". Never returns NULL; static storage; thread-safe. */
@@ -158,11 +159,16 @@ typedef struct mnv2_config mnv2_config;
 #define MNV2_KEY_STEP 45             /**< int: optimizer steps taken so far (drives bias correction and the schedule); settable to resume. */
 #define MNV2_KEY_DECAY_ALL 46        /**< int: 1 = apply weight decay to batch-norm parameters and biases too. Default 0 (conv and classifier weights only). */
 #define MNV2_KEY_RNG_STATE 47        /**< int, model only: dropout random stream position; save and restore it to resume bit-identically. */
+#define MNV2_KEY_THREAD_PROFILE 48   /**< int, model only: 1 = measure how the model's threads spend its parallel loops (the read-only MNV2_KEY_THREAD_* figures; two clock reads per loop and thread), 0 = stop. Setting it resets the figures. Default 0. Since 0.2. */
 /** @} */
 
 /** @name Read-only model keys
  *  @{ */
 #define MNV2_KEY_ISA 64              /**< int: ISA level the model's kernels use. */
+#define MNV2_KEY_THREAD_LOOPS 65     /**< int: parallel loops run since #MNV2_KEY_THREAD_PROFILE was set to 1. Since 0.2. */
+#define MNV2_KEY_THREAD_LOOP_NS 66   /**< int: wall-clock nanoseconds the calling thread spent in those loops (the rest of a call is serial work). Since 0.2. */
+#define MNV2_KEY_THREAD_IDLE 67      /**< float: fraction of the threads' time in those loops spent waiting rather than running work items (0 = none; with T threads, a loop of one item counts (T - 1) / T). Since 0.2. */
+#define MNV2_KEY_THREAD_BALANCE 68   /**< float: planned work balance of those loops, weighted by their time: the largest per-thread share of items over the mean share (1 = even; a loop of n < T items counts T / n). Since 0.2. */
 /** @} */
 
 #define MNV2_OPTIMIZER_ADAM 1   /**< Adam, bias-corrected (Kingma & Ba); weight decay as L2. */
@@ -345,6 +351,55 @@ MNV2_API int32_t mnv2_zero_grad(mnv2_model *model);
 /** @brief Learning rate the model's schedule gives at optimizer step @p step (0-based).
  *  @return #MNV2_OK, #MNV2_ERR_INVALID_ARGUMENT. */
 MNV2_API int32_t mnv2_schedule_lr(const mnv2_model *model, int64_t step, float *lr);
+/** @} */
+
+/** @defgroup bnhook Batch-statistics hook (synchronised batch norm)
+ *  A callback that sees, and may replace, every batch-norm layer's batch statistics during a
+ *  training pass, before they are used. A data-parallel layer (for example over MPI) uses it to
+ *  reduce them across processes so that every process normalises with the statistics of the whole
+ *  global batch ("synchronised batch norm"). Without a hook each model uses its own batch's.
+ *  @{ */
+#define MNV2_BN_STATS_FORWARD 1  /**< Forward: @p s1 = per-channel mean, @p s2 = per-channel biased variance (mean of (z - mean)^2), @p count = values per channel (batch * height * width). */
+#define MNV2_BN_STATS_BACKWARD 2 /**< Backward: @p s1 = per-channel sum of g, @p s2 = per-channel sum of g * (z - mean), where g is the loss gradient w.r.t. the BN output (through the ReLU6 mask) and mean the statistic the forward used; @p count as in the forward. */
+
+/** @brief The batch-statistics callback (see mnv2_model_set_bn_stats_hook()).
+ *  @param user     the pointer given at registration.
+ *  @param phase    #MNV2_BN_STATS_FORWARD or #MNV2_BN_STATS_BACKWARD.
+ *  @param layer    the convolution the BN follows, named as mnv2_config_layer_info() names it
+ *                  ("features.0.0", "features.2.conv.1", ...); valid during the call only.
+ *  @param channels number of values in @p s1 and in @p s2.
+ *  @param count    in: the values per channel of this model's batch; out: those of the batch the
+ *                  statistics now describe (>= 1, finite).
+ *  @param s1, s2   the statistics described at the phase, double, @p channels each; the callback
+ *                  may overwrite them in place (each result must be finite; a variance >= 0).
+ *  @return 0 to continue; any other value fails the pass with #MNV2_ERR_HOOK. */
+typedef int32_t (*mnv2_bn_stats_fn)(void *user, int32_t phase, const char *layer, uint32_t channels, double *count,
+                                    double *s1, double *s2);
+
+/** @brief Register (or with @p fn NULL, remove) the batch-statistics callback of a model.
+ *
+ *  In a training forward (#MNV2_MODE_TRAIN) the callback is called once per batch-norm layer, in
+ *  network order (stem, blocks, head), with #MNV2_BN_STATS_FORWARD, after the layer's batch mean
+ *  and variance are computed and before they normalise the layer or update its running statistics
+ *  (the running variance takes the unbiased estimate from the returned @p count). In mnv2_backward()
+ *  and mnv2_backward_logits() it is called once per batch-norm layer, in reverse order, with
+ *  #MNV2_BN_STATS_BACKWARD: the gamma and beta gradients are accumulated from this model's own
+ *  sums before the call; the returned sums and count give the input gradient,
+ *  dz = gamma * invstd * (g - s1 / count - (z - mean) * invstd^2 * s2 / count). Returning the sums
+ *  over all processes (with the summed count) and averaging the gradients afterwards gives the
+ *  gradients of one process holding the whole batch. Inference forwards never call it.
+ *
+ *  The callback runs on the thread that called mnv2_forward() / mnv2_backward(), never
+ *  concurrently for one model, and must not call mnv2 functions on the same model. When it returns
+ *  non-zero (or invalid values), it is not called again for the rest of that pass, the pass runs to
+ *  its end with the model's own statistics and the call returns #MNV2_ERR_HOOK: after a failed
+ *  forward no backward may follow; after a failed backward the gradients are unspecified (clear
+ *  them with mnv2_zero_grad()). Not saved with the model.
+ *  @param fn    the callback, or NULL to remove it.
+ *  @param user  passed to every call; owned by the caller, must outlive the registration.
+ *  @return #MNV2_OK, #MNV2_ERR_INVALID_ARGUMENT (NULL model), #MNV2_ERR_BAD_STATE (inference-only
+ *          model). Not thread-safe with other calls on the same model. */
+MNV2_API int32_t mnv2_model_set_bn_stats_hook(mnv2_model *model, mnv2_bn_stats_fn fn, void *user);
 /** @} */
 
 /** @defgroup tensors Parameter access

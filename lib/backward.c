@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The backward pass: classifier -> dropout -> pool -> head -> blocks (reverse) -> stem.
  * Activations after BN + ReLU6 are not stored; they are recomputed from the stored pre-BN
  * outputs (z) and batch statistics where a weight gradient needs them. The depthwise pre-BN
@@ -23,7 +24,7 @@ static void mask_affine(struct mnv2_model *m, const plan_conv *c, const float **
 
 /* Given the sums d1 = sum(d), d2 = sum(d * (z - mean)) of the gradient d w.r.t. the BN output
  * (after the ReLU6 mask), accumulates the gamma / beta gradients and writes dz, the gradient
- * w.r.t. the conv output (dz may alias dy). */
+ * w.r.t. the conv output (dz may alias dy). t.d1 and t.d2 are overwritten by the hook's sums. */
 static void bn_backward_apply(struct mnv2_model *m, const plan_conv *c, const float *dy, const float *z, float *dz,
                               size_t batch, const float *mscale, const float *mshift)
 {
@@ -32,9 +33,14 @@ static void bn_backward_apply(struct mnv2_model *m, const plan_conv *c, const fl
     const float *mean = arena(m, c->stats), *invstd = mean + C, *gamma = m->params + c->gamma;
     float *ggamma = m->grads + c->gamma, *gbeta = m->grads + c->beta;
     for (size_t ch = 0; ch < C; ch++) {
-        const double is = invstd[ch], g = gamma[ch], n = (double)rows;
-        ggamma[ch] += (float)(t.d2[ch] * is);
+        ggamma[ch] += (float)(t.d2[ch] * (double)invstd[ch]);
         gbeta[ch] += (float)t.d1[ch];
+    }
+    /* The caller's hook may replace the sums (and count) by those of a larger batch. */
+    double n = (double)rows;
+    mnv2__bn_hook(m, MNV2_BN_STATS_BACKWARD, c->name, (uint32_t)C, &n, t.d1, t.d2);
+    for (size_t ch = 0; ch < C; ch++) {
+        const double is = invstd[ch], g = gamma[ch];
         const double b = -g * is * is * is * t.d2[ch] / n;
         t.a[ch] = (float)(g * is);
         t.b[ch] = (float)b;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Model configuration: presets and pinned option keys. */
 #include <math.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Internal: the configuration object behind mnv2_config. */
 #ifndef MNV2_CONFIG_H
 #define MNV2_CONFIG_H

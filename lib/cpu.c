@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* CPU detection (once per process) and the kernel table for each ISA level. */
 #include <pthread.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The forward pass: stem -> blocks -> head -> pool -> dropout -> classifier. */
 #include <math.h>
 
@@ -50,20 +51,37 @@ void mnv2__bn_act(struct mnv2_model *m, const plan_conv *c, const float *z, floa
     mnv2__par_bn_apply(m, z, batch * c->out_h * c->out_w, c->cout, t.a, t.b, lo, hi, y);
 }
 
-/* Batch statistics of z (training), given its per-channel mean and biased variance: mean and
- * 1/sqrt(var + eps) into c->stats, running statistics updated (running variance with the
- * unbiased estimate, as PyTorch). */
-static void bn_batch_stats(struct mnv2_model *m, const plan_conv *c, const double *mu, const double *var,
-                           size_t rows)
+void mnv2__bn_hook(struct mnv2_model *m, int32_t phase, const char *layer, uint32_t channels, double *count,
+                   double *s1, double *s2)
+{
+    if (!m->bn_hook || m->hook_failed)
+        return;
+    double n = *count;
+    int32_t rc = m->bn_hook(m->bn_hook_user, phase, layer, channels, &n, s1, s2);
+    int ok = rc == 0 && isfinite(n) && n >= 1.0;
+    for (uint32_t ch = 0; ok && ch < channels; ch++)
+        ok = isfinite(s1[ch]) && isfinite(s2[ch]) && (phase != MNV2_BN_STATS_FORWARD || s2[ch] >= 0.0);
+    if (ok)
+        *count = n;
+    else
+        m->hook_failed = rc ? rc : MNV2_ERR_HOOK;
+}
+
+/* Batch statistics of z (training), given its per-channel mean and biased variance (the caller's
+ * hook may replace them first): mean and 1/sqrt(var + eps) into c->stats, running statistics
+ * updated (running variance with the unbiased estimate, as PyTorch). */
+static void bn_batch_stats(struct mnv2_model *m, const plan_conv *c, double *mu, double *var, size_t rows)
 {
     const size_t C = c->cout;
+    double n = (double)rows;
+    mnv2__bn_hook(m, MNV2_BN_STATS_FORWARD, c->name, (uint32_t)C, &n, mu, var);
     float *mean = arena(m, c->stats), *invstd = mean + C;
     const double mom = m->cfg.bn_momentum, eps = m->cfg.bn_eps;
     float *rm = m->buffers + c->rmean, *rv = m->buffers + c->rvar;
     for (size_t ch = 0; ch < C; ch++) {
         mean[ch] = (float)mu[ch];
         invstd[ch] = (float)(1.0 / sqrt(var[ch] + eps));
-        const double unbiased = rows > 1 ? var[ch] * (double)rows / (double)(rows - 1) : var[ch];
+        const double unbiased = n > 1.0 ? var[ch] * n / (n - 1.0) : var[ch];
         rm[ch] = (float)(mom * rm[ch] + (1.0 - mom) * mu[ch]);
         rv[ch] = (float)(mom * rv[ch] + (1.0 - mom) * unbiased);
     }

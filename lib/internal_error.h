@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Internal: the thread-local detail message behind mnv2_last_error(). */
 #ifndef MNV2_INTERNAL_ERROR_H
 #define MNV2_INTERNAL_ERROR_H

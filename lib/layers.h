@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Internal: helpers shared by the forward and backward passes. */
 #ifndef MNV2_LAYERS_H
 #define MNV2_LAYERS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The model handle: creation, options, facts, tensors, and the checked entry points of training. */
 #include <math.h>
 #include <stdio.h>
@@ -174,6 +175,20 @@ int32_t mnv2_model_get_config(const mnv2_model *m, mnv2_config **out)
     return mnv2_config_clone(&m->cfg, out);
 }
 
+struct mnv2__thread_profile {
+    int on;
+    uint64_t loops;
+    int64_t wall_ns;
+    double idle, balance;
+};
+
+static struct mnv2__thread_profile thread_profile(const mnv2_model *m)
+{
+    struct mnv2__thread_profile f;
+    f.on = mnv2__pool_get_profile(m->pool, &f.loops, &f.wall_ns, &f.idle, &f.balance);
+    return f;
+}
+
 int32_t mnv2_model_set_int(mnv2_model *m, int32_t key, int64_t value)
 {
     mnv2__clear_error();
@@ -183,8 +198,14 @@ int32_t mnv2_model_set_int(mnv2_model *m, int32_t key, int64_t value)
         m->rng_state = (uint64_t)value;
         return MNV2_OK;
     }
-    if (key == MNV2_KEY_ISA)
-        return mnv2__fail(MNV2_ERR_READ_ONLY, "MNV2_KEY_ISA is read-only");
+    if (key == MNV2_KEY_THREAD_PROFILE) {
+        if (value != 0 && value != 1)
+            return mnv2__fail(MNV2_ERR_INVALID_ARGUMENT, "MNV2_KEY_THREAD_PROFILE must be 0 or 1");
+        mnv2__pool_set_profile(m->pool, (int)value);
+        return MNV2_OK;
+    }
+    if (key == MNV2_KEY_ISA || key == MNV2_KEY_THREAD_LOOPS || key == MNV2_KEY_THREAD_LOOP_NS)
+        return mnv2__fail(MNV2_ERR_READ_ONLY, "key %d is read-only", (int)key);
     return mnv2__config_set_int(&m->cfg, key, value, 0);
 }
 
@@ -193,6 +214,8 @@ int32_t mnv2_model_set_float(mnv2_model *m, int32_t key, double value)
     mnv2__clear_error();
     if (!m)
         return mnv2__fail(MNV2_ERR_INVALID_ARGUMENT, "mnv2_model_set_float: model is NULL");
+    if (key == MNV2_KEY_THREAD_IDLE || key == MNV2_KEY_THREAD_BALANCE)
+        return mnv2__fail(MNV2_ERR_READ_ONLY, "key %d is read-only", (int)key);
     return mnv2__config_set_float(&m->cfg, key, value, 0);
 }
 
@@ -209,6 +232,11 @@ int32_t mnv2_model_get_int(const mnv2_model *m, int32_t key, int64_t *value)
         *value = m->isa;
         return MNV2_OK;
     }
+    if (key == MNV2_KEY_THREAD_PROFILE || key == MNV2_KEY_THREAD_LOOPS || key == MNV2_KEY_THREAD_LOOP_NS) {
+        struct mnv2__thread_profile f = thread_profile(m);
+        *value = key == MNV2_KEY_THREAD_PROFILE ? f.on : key == MNV2_KEY_THREAD_LOOPS ? (int64_t)f.loops : f.wall_ns;
+        return MNV2_OK;
+    }
     return mnv2__config_get_int(&m->cfg, key, value);
 }
 
@@ -217,6 +245,11 @@ int32_t mnv2_model_get_float(const mnv2_model *m, int32_t key, double *value)
     mnv2__clear_error();
     if (!m || !value)
         return mnv2__fail(MNV2_ERR_INVALID_ARGUMENT, "mnv2_model_get_float: NULL argument");
+    if (key == MNV2_KEY_THREAD_IDLE || key == MNV2_KEY_THREAD_BALANCE) {
+        struct mnv2__thread_profile f = thread_profile(m);
+        *value = key == MNV2_KEY_THREAD_IDLE ? f.idle : f.balance;
+        return MNV2_OK;
+    }
     return mnv2__config_get_float(&m->cfg, key, value);
 }
 
@@ -534,6 +567,26 @@ int32_t mnv2_model_get_normalization(const mnv2_model *m, float *mean, float *st
 
 /* ---- forward / backward ---- */
 
+int32_t mnv2_model_set_bn_stats_hook(mnv2_model *m, mnv2_bn_stats_fn fn, void *user)
+{
+    mnv2__clear_error();
+    if (!m)
+        return mnv2__fail(MNV2_ERR_INVALID_ARGUMENT, "mnv2_model_set_bn_stats_hook: NULL model");
+    if (!m->grads)
+        return mnv2__fail(MNV2_ERR_BAD_STATE, "mnv2_model_set_bn_stats_hook: inference-only model");
+    m->bn_hook = fn;
+    m->bn_hook_user = fn ? user : NULL;
+    return MNV2_OK;
+}
+
+static int32_t hook_failure(mnv2_model *m, const char *fn)
+{
+    const int32_t rc = m->hook_failed;
+    m->hook_failed = 0;
+    return mnv2__fail(MNV2_ERR_HOOK, "%s: the batch-statistics callback %s", fn,
+                      rc == MNV2_ERR_HOOK ? "returned an invalid count or statistic" : "reported a failure");
+}
+
 int32_t mnv2_forward(mnv2_model *m, const float *images, size_t n_images, uint32_t batch, int32_t mode, float *logits,
                      size_t n_logits)
 {
@@ -556,7 +609,10 @@ int32_t mnv2_forward(mnv2_model *m, const float *images, size_t n_images, uint32
     if (mode == MNV2_MODE_TRAIN && !m->grads)
         return mnv2__fail(MNV2_ERR_BAD_STATE, "mnv2_forward: training mode on an inference-only model");
     m->fwd_batch = 0;
+    m->hook_failed = 0;
     mnv2__forward(m, images, batch, mode == MNV2_MODE_TRAIN);
+    if (m->hook_failed)
+        return hook_failure(m, "mnv2_forward");
     if (mode == MNV2_MODE_TRAIN)
         m->fwd_batch = batch;
     if (logits)
@@ -612,9 +668,12 @@ int32_t mnv2_backward(mnv2_model *m, const int32_t *labels, uint32_t n_labels, f
     const double mean = total / (double)B;
     if (!isfinite(mean))
         return mnv2__fail(MNV2_ERR_NOT_FINITE, "mnv2_backward: the loss is not finite (diverged?)");
+    m->hook_failed = 0;
     mnv2__backward(m, (uint32_t)B);
     m->fwd_batch = 0;
     m->have_grads = 1;
+    if (m->hook_failed)
+        return hook_failure(m, "mnv2_backward");
     if (loss)
         *loss = (float)mean;
     return MNV2_OK;
@@ -633,8 +692,11 @@ int32_t mnv2_backward_logits(mnv2_model *m, const float *dlogits, size_t n_dlogi
         if (!isfinite(dlogits[i]))
             return mnv2__fail(MNV2_ERR_NOT_FINITE, "mnv2_backward_logits: value %zu is not finite", i);
     memcpy(arena(m, m->plan->probs), dlogits, n_dlogits * sizeof(float));
+    m->hook_failed = 0;
     mnv2__backward(m, m->fwd_batch);
     m->fwd_batch = 0;
     m->have_grads = 1;
+    if (m->hook_failed)
+        return hook_failure(m, "mnv2_backward_logits");
     return MNV2_OK;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Internal: the model handle. */
 #ifndef MNV2_MODEL_H
 #define MNV2_MODEL_H
@@ -30,6 +31,10 @@ struct mnv2_model {
     /* State machine for misuse checks. */
     uint32_t fwd_batch;              /* batch of the last training forward; 0 = none pending */
     int have_grads;                  /* a backward ran since the last step */
+    /* Batch-statistics callback (mnv2_model_set_bn_stats_hook()); NULL = none. */
+    mnv2_bn_stats_fn bn_hook;
+    void *bn_hook_user;
+    int32_t hook_failed;             /* the callback failed during the current pass */
 };
 
 /* Layer passes (forward.c, backward.c). Arguments are validated by the caller. */
@@ -39,5 +44,10 @@ void mnv2__backward(struct mnv2_model *m, uint32_t batch); /* dlogits in arena a
 /* Counter-based random numbers: the same (seed, stream, index) gives the same value on every
  * platform and thread count. */
 uint64_t mnv2__hash64(uint64_t x);
+
+/* Calls the batch-statistics callback, if any and if it has not failed in this pass, with the
+ * statistics of conv c (forward.c); *count, s1, s2 are replaced by what it returns. */
+void mnv2__bn_hook(struct mnv2_model *m, int32_t phase, const char *layer, uint32_t channels, double *count,
+                   double *s1, double *s2);
 
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* mnv2_step: the optimizer over the contiguous parameter / gradient / state arrays, and the
  * learning-rate schedule. */
 #include <math.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The kernels run across the model's threads (see parallel.h). */
 #include <stdint.h>
 #include <string.h>
@@ -19,10 +20,48 @@ static size_t ranges(const struct mnv2_model *m, size_t units, size_t cost)
     return n > units ? units : n;
 }
 
+/* Columns of C are split in blocks of MNV2_GEMM_COL_BLOCK columns. Every gemm kernel computes an
+ * element of C the same way wherever it lies in a tile (edge tiles run the same arithmetic on a
+ * padded copy), as it must for row ranges already; test_threads checks both splits at every
+ * level. */
+#define MNV2_GEMM_COL_BLOCK 32
+
+/* A 2-D split of an M x N product into `rows` row ranges of at least 16 rows (tiles of the
+ * microkernels stay whole in the middle) times `cols` column blocks: rows first, then columns
+ * until there are a few items per thread. A row split alone leaves most threads idle when M is
+ * small (a 7x7 map has 49 rows: 4 ranges for 16 threads). */
+typedef struct split2d {
+    size_t rows, cols;
+} split2d;
+
+static split2d split_2d(const struct mnv2_model *m, size_t M, size_t N, size_t K, size_t want)
+{
+    split2d s = {1, 1};
+    const size_t t = mnv2__pool_threads(m->pool);
+    if (t == 1 || M * N * K < 16384 || want < 2)
+        return s;
+    const size_t row_units = (M + 15) / 16, col_units = N / MNV2_GEMM_COL_BLOCK;
+    s.rows = row_units < want ? row_units : want;
+    if (s.rows < want && col_units > 1) {
+        const size_t c = (want + s.rows - 1) / s.rows;
+        s.cols = c < col_units ? c : col_units;
+    }
+    return s;
+}
+
+/* Columns [c0, c1) of column block b of s.cols over N. */
+static void col_range(size_t N, size_t cols, size_t b, size_t *c0, size_t *c1)
+{
+    const size_t units = N / MNV2_GEMM_COL_BLOCK;
+    *c0 = cols == 1 ? 0 : part(units, cols, b) * MNV2_GEMM_COL_BLOCK;
+    *c1 = b + 1 == cols ? N : part(units, cols, b + 1) * MNV2_GEMM_COL_BLOCK;
+}
+
 typedef struct gemm_job {
     const struct mnv2_model *m;
     int kind, acc;
-    size_t M, N, K, lda, ldb, ldc, n;
+    size_t M, N, K, lda, ldb, ldc;
+    split2d split;
     const float *a, *b, *bias;
     float *c;
     float lo, hi;
@@ -32,22 +71,27 @@ static void gemm_task(void *ctx, size_t i, uint32_t thread)
 {
     const gemm_job *j = ctx;
     const mnv2_kernels *k = j->m->k;
-    const size_t r0 = part(j->M, j->n, i), r1 = part(j->M, j->n, i + 1);
-    if (r1 == r0)
+    const size_t r = i / j->split.cols;
+    const size_t r0 = part(j->M, j->split.rows, r), r1 = part(j->M, j->split.rows, r + 1);
+    size_t c0, c1;
+    col_range(j->N, j->split.cols, i % j->split.cols, &c0, &c1);
+    if (r1 == r0 || c1 == c0)
         return;
+    const size_t m = r1 - r0, n = c1 - c0;
+    float *c = j->c + r0 * j->ldc + c0;
     switch (j->kind) {
     case GEMM_NN:
-        k->gemm_nn(r1 - r0, j->N, j->K, j->a + r0 * j->lda, j->lda, j->b, j->ldb, j->c + r0 * j->ldc, j->ldc, j->acc);
+        k->gemm_nn(m, n, j->K, j->a + r0 * j->lda, j->lda, j->b + c0, j->ldb, c, j->ldc, j->acc);
         break;
-    case GEMM_NT:
-        k->gemm_nt(r1 - r0, j->N, j->K, j->a + r0 * j->lda, j->lda, j->b, j->ldb, j->c + r0 * j->ldc, j->ldc, j->acc);
+    case GEMM_NT: /* B is [N x K]: columns c0..c1 of C are rows c0..c1 of B */
+        k->gemm_nt(m, n, j->K, j->a + r0 * j->lda, j->lda, j->b + c0 * j->ldb, j->ldb, c, j->ldc, j->acc);
         break;
     case GEMM_TN: /* A is [K x M]: the rows r0..r1 of C are the columns r0..r1 of A */
-        k->gemm_tn(r1 - r0, j->N, j->K, j->a + r0, j->lda, j->b, j->ldb, j->c + r0 * j->ldc, j->ldc, j->acc);
+        k->gemm_tn(m, n, j->K, j->a + r0, j->lda, j->b + c0, j->ldb, c, j->ldc, j->acc);
         break;
     default:
-        k->gemm_nn_bias_act(r1 - r0, j->N, j->K, j->a + r0 * j->lda, j->lda, j->b, j->ldb, j->c + r0 * j->ldc, j->ldc,
-                            j->bias, j->lo, j->hi);
+        k->gemm_nn_bias_act(m, n, j->K, j->a + r0 * j->lda, j->lda, j->b + c0, j->ldb, c, j->ldc,
+                            j->bias ? j->bias + c0 : NULL, j->lo, j->hi);
         break;
     }
 }
@@ -55,18 +99,22 @@ static void gemm_task(void *ctx, size_t i, uint32_t thread)
 void mnv2__par_gemm(struct mnv2_model *m, int kind, size_t M, size_t N, size_t K, const float *a, size_t lda,
                     const float *b, size_t ldb, float *c, size_t ldc, int acc, const float *bias, float lo, float hi)
 {
-    gemm_job j = {m, kind, acc, M, N, K, lda, ldb, ldc, 0, a, b, bias, c, lo, hi};
-    /* Row ranges of at least 16 rows (tiles of the microkernels stay whole in the middle). */
-    j.n = ranges(m, (M + 15) / 16, N * K * 16);
-    mnv2__pool_run(m->pool, j.n, gemm_task, &j);
+    const gemm_job j = {
+        .m = m, .kind = kind, .acc = acc, .M = M, .N = N, .K = K, .lda = lda, .ldb = ldb, .ldc = ldc,
+        .split = split_2d(m, M, N, K, 4 * mnv2__pool_threads(m->pool)),
+        .a = a, .b = b, .bias = bias, .c = c, .lo = lo, .hi = hi,
+    };
+    mnv2__pool_run(m->pool, j.split.rows * j.split.cols, gemm_task, (void *)&j);
 }
 
-/* Weight gradient of a 1x1 convolution: task (q, r) sums row chunk q of the k rows into rows
- * r0..r1 of its own output (chunk 0 straight into c, accumulating; chunk q > 0 into partial q - 1),
- * then the partials are added to c in chunk order, split over rows of c. */
+/* Weight gradient of a 1x1 convolution: task (q, r, cb) sums row chunk q of the k rows into rows
+ * r0..r1 and column block cb of its own output (chunk 0 straight into c, accumulating; chunk
+ * q > 0 into partial q - 1), then the partials are added to c in chunk order, split over rows of
+ * c. */
 typedef struct wgrad_job {
     const struct mnv2_model *m;
-    size_t M, N, K, chunks, mr;
+    size_t M, N, K, chunks;
+    split2d split; /* of each chunk's product */
     const float *a, *b;
     float *c, *partial;
 } wgrad_job;
@@ -74,20 +122,30 @@ typedef struct wgrad_job {
 static void wgrad_task(void *ctx, size_t i, uint32_t thread)
 {
     const wgrad_job *j = ctx;
-    const size_t q = i / j->mr, r = i % j->mr;
+    const size_t per_chunk = j->split.rows * j->split.cols;
+    const size_t q = i / per_chunk, r = i % per_chunk / j->split.cols;
     const size_t k0 = part(j->K, j->chunks, q), k1 = part(j->K, j->chunks, q + 1);
-    const size_t r0 = part(j->M, j->mr, r), r1 = part(j->M, j->mr, r + 1);
-    if (r1 == r0)
+    const size_t r0 = part(j->M, j->split.rows, r), r1 = part(j->M, j->split.rows, r + 1);
+    size_t c0, c1;
+    col_range(j->N, j->split.cols, i % j->split.cols, &c0, &c1);
+    if (r1 == r0 || c1 == c0)
         return;
     float *c = q ? j->partial + (q - 1) * j->M * j->N : j->c;
-    j->m->k->gemm_tn(r1 - r0, j->N, k1 - k0, j->a + k0 * j->M + r0, j->M, j->b + k0 * j->N, j->N, c + r0 * j->N, j->N,
-                     q == 0);
+    j->m->k->gemm_tn(r1 - r0, c1 - c0, k1 - k0, j->a + k0 * j->M + r0, j->M, j->b + k0 * j->N + c0, j->N,
+                     c + r0 * j->N + c0, j->N, q == 0);
 }
+
+typedef struct wgrad_sum_job {
+    const struct mnv2_model *m;
+    size_t M, N, chunks, ranges;
+    const float *partial;
+    float *c;
+} wgrad_sum_job;
 
 static void wgrad_sum_task(void *ctx, size_t i, uint32_t thread)
 {
-    const wgrad_job *j = ctx;
-    const size_t r0 = part(j->M, j->mr, i), r1 = part(j->M, j->mr, i + 1);
+    const wgrad_sum_job *j = ctx;
+    const size_t r0 = part(j->M, j->ranges, i), r1 = part(j->M, j->ranges, i + 1);
     for (size_t q = 1; q < j->chunks; q++)
         j->m->k->add(j->c + r0 * j->N, j->partial + (q - 1) * j->M * j->N + r0 * j->N, (r1 - r0) * j->N);
 }
@@ -95,15 +153,18 @@ static void wgrad_sum_task(void *ctx, size_t i, uint32_t thread)
 void mnv2__par_gemm_wgrad(struct mnv2_model *m, size_t M, size_t N, size_t K, const float *a, const float *b,
                           float *c)
 {
-    wgrad_job j = {m, M, N, K, mnv2__wgrad_chunks(K), 1, a, b, c, arena(m, m->plan->wpart)};
-    /* About as many tasks as an unsplit gemm would have, chunk-major (thread t starts with the
-     * chunks of the rows it produced). */
-    const size_t n = ranges(m, (M + 15) / 16, N * K * 16) / j.chunks;
-    j.mr = n > 1 ? n : 1;
-    mnv2__pool_run(m->pool, j.chunks * j.mr, wgrad_task, &j);
-    if (j.chunks > 1) {
-        j.mr = ranges(m, M, N); /* now: ranges of rows of c for the sums */
-        mnv2__pool_run(m->pool, j.mr, wgrad_sum_task, &j);
+    const size_t chunks = mnv2__wgrad_chunks(K);
+    /* About four items per thread in all, chunk-major (thread t starts with the chunks of the rows
+     * it produced). */
+    const size_t want = 4 * mnv2__pool_threads(m->pool) / chunks;
+    const wgrad_job j = {
+        .m = m, .M = M, .N = N, .K = K, .chunks = chunks, .split = split_2d(m, M, N, K / chunks, want),
+        .a = a, .b = b, .c = c, .partial = arena(m, m->plan->wpart),
+    };
+    mnv2__pool_run(m->pool, chunks * j.split.rows * j.split.cols, wgrad_task, (void *)&j);
+    if (chunks > 1) {
+        const wgrad_sum_job s = {m, M, N, chunks, ranges(m, M, N), j.partial, c};
+        mnv2__pool_run(m->pool, s.ranges, wgrad_sum_task, (void *)&s);
     }
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Internal: the kernels run across the model's threads. Each splits its work into ranges whose
  * results do not depend on the split (see kernel_list.inc), or into fixed chunks combined in a
  * fixed order, so results are bit-identical whatever the thread count. */

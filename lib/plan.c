@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The plan: every shape, offset and count of a network, from its configuration alone. */
 #include <math.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Internal: the plan. Shapes, parameter offsets, arena offsets, MACs and bytes of a network,
  * computed from a configuration alone. The network is stem -> inverted-residual blocks -> head
  * conv -> global average pool -> dropout -> classifier; never a general graph. */

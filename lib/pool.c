@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* A small fork-join pool. The items of a loop are split into one contiguous range per thread,
  * in order (thread t gets the t-th share of [0, n)); a thread first works through its own range,
  * then helps with the others' (claiming their items with the same atomic counters). Since the
@@ -69,6 +70,20 @@ struct worker_arg {
     uint32_t thread;
 };
 
+/* Profile counters of one thread (written by that thread only), on its own cache line. */
+struct busy {
+    _Alignas(64) int64_t ns;
+};
+
+/* Pool profile (mnv2__pool_set_profile): read and written by the caller of mnv2__pool_run only. */
+struct profile {
+    int on;
+    uint64_t loops;
+    int64_t wall_ns;       /* time inside parallel loops, caller's clock */
+    double busy_ns;        /* thread time spent running items, all threads */
+    double balance_ns;     /* sum over loops of wall time x planned imbalance */
+};
+
 struct mnv2_pool {
     uint32_t threads;
     pthread_t *workers;
@@ -83,12 +98,16 @@ struct mnv2_pool {
     mnv2_task_fn fn;
     void *ctx;
     struct share *share; /* threads entries */
+    struct busy *busy_ns; /* threads entries; written while profiling */
+    struct profile prof;
 };
 
-/* Own share first, then the others' in turn. */
+/* Own share first, then the others' in turn. While profiling, the time spent in items is added
+ * to the thread's busy counter (the flag is set by the caller before the loop is published). */
 static void drain(mnv2_pool *p, uint32_t thread)
 {
     const uint32_t t = p->threads;
+    const int64_t start = p->prof.on ? now_ns() : 0;
     for (uint32_t k = 0; k < t; k++) {
         struct share *s = &p->share[(thread + k) % t];
         for (;;) {
@@ -98,6 +117,8 @@ static void drain(mnv2_pool *p, uint32_t thread)
             p->fn(p->ctx, i, thread);
         }
     }
+    if (p->prof.on)
+        p->busy_ns[thread].ns += now_ns() - start;
 }
 
 static int new_loop(const mnv2_pool *p, uint64_t seen)
@@ -155,13 +176,15 @@ int32_t mnv2__pool_create(uint32_t threads, mnv2_pool **out)
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->done, NULL);
     p->share = aligned_alloc(64, p->threads * sizeof *p->share);
-    if (!p->share) {
+    p->busy_ns = aligned_alloc(64, p->threads * sizeof *p->busy_ns);
+    if (!p->share || !p->busy_ns) {
         mnv2__pool_destroy(p);
         return mnv2__fail(MNV2_ERR_OUT_OF_MEMORY, "out of memory creating the thread pool");
     }
     for (uint32_t t = 0; t < p->threads; t++) {
         atomic_init(&p->share[t].next, 0);
         p->share[t].end = 0;
+        p->busy_ns[t].ns = 0;
     }
     atomic_init(&p->generation, 0);
     atomic_init(&p->busy, 0);
@@ -202,6 +225,7 @@ void mnv2__pool_destroy(mnv2_pool *p)
     free(p->workers);
     free(p->args);
     free(p->share);
+    free(p->busy_ns);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->wake);
     pthread_cond_destroy(&p->done);
@@ -210,11 +234,63 @@ void mnv2__pool_destroy(mnv2_pool *p)
 
 uint32_t mnv2__pool_threads(const mnv2_pool *p) { return p->threads; }
 
+void mnv2__pool_set_profile(mnv2_pool *p, int on)
+{
+    p->prof = (struct profile){.on = on};
+    for (uint32_t t = 0; t < p->threads; t++)
+        p->busy_ns[t].ns = 0;
+}
+
+int mnv2__pool_get_profile(const mnv2_pool *p, uint64_t *loops, int64_t *wall_ns, double *idle, double *balance)
+{
+    const struct profile *f = &p->prof;
+    *loops = f->loops;
+    *wall_ns = f->wall_ns;
+    *idle = f->wall_ns > 0 ? 1.0 - f->busy_ns / ((double)f->wall_ns * p->threads) : 0.0;
+    *balance = f->wall_ns > 0 ? f->balance_ns / (double)f->wall_ns : 1.0;
+    return f->on;
+}
+
+/* Adds a finished loop of n items that took wall_ns to the profile. The planned imbalance is the
+ * largest share over the mean share, threads * ceil(n / threads) / n (a loop of fewer items than
+ * threads leaves threads - n of them idle). */
+static void profile_loop(mnv2_pool *p, size_t n, int64_t wall_ns)
+{
+    const size_t t = p->threads;
+    double busy = 0;
+    for (uint32_t i = 0; i < p->threads; i++) {
+        busy += (double)p->busy_ns[i].ns;
+        p->busy_ns[i].ns = 0;
+    }
+    p->prof.loops++;
+    p->prof.wall_ns += wall_ns;
+    p->prof.busy_ns += busy;
+    p->prof.balance_ns += (double)wall_ns * (double)(t * ((n + t - 1) / t)) / (double)n;
+}
+
+static void run_loop(mnv2_pool *p, size_t n, mnv2_task_fn fn, void *ctx);
+
 void mnv2__pool_run(mnv2_pool *p, size_t n, mnv2_task_fn fn, void *ctx)
 {
+    if (!p->prof.on) {
+        run_loop(p, n, fn, ctx);
+        return;
+    }
+    if (n == 0)
+        return;
+    const int64_t start = now_ns();
+    run_loop(p, n, fn, ctx);
+    profile_loop(p, n, now_ns() - start);
+}
+
+static void run_loop(mnv2_pool *p, size_t n, mnv2_task_fn fn, void *ctx)
+{
     if (p->threads == 1 || n == 1) {
+        const int64_t start = p->prof.on ? now_ns() : 0;
         for (size_t i = 0; i < n; i++)
             fn(ctx, i, 0);
+        if (p->prof.on)
+            p->busy_ns[0].ns += now_ns() - start;
         return;
     }
     pthread_mutex_lock(&p->lock);

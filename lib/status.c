@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Status codes, their text, and the thread-local detail message. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@ const char *mnv2_status_string(int32_t status)
     case MNV2_ERR_THREAD: return "thread creation failed";
     case MNV2_ERR_NOT_FOUND: return "not found";
     case MNV2_ERR_NOT_FINITE: return "value is NaN or infinite";
+    case MNV2_ERR_HOOK: return "a caller's callback failed";
     default: return "unknown status code";
     }
 }

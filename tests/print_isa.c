@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Prints the ISA level this machine gives mnv2 (after MNV2_ISA), for scripts: .ci/run uses it to
  * rerun the suite at every lower level. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Misuse of the public API: every bad call returns its documented code, sets a message, writes
  * no out-parameter and crashes nothing. */
 #include <math.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Batch-norm semantics against their definitions (white-box: reads the plan and the arena).
  * Training: normalise with the batch mean and biased variance; running statistics move by the
  * Keras momentum m (running = m * running + (1 - m) * batch) using the unbiased variance, as

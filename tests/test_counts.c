@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Parameter and MAC counts of the presets against torchvision / the reference scripts, and the
  * pre-flight memory report against what create allocates. */
 #include <setjmp.h>

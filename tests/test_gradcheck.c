@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Central finite-difference gradient checks through the public API, in training mode (batch
  * statistics, running statistics updated, dropout). Every layer type is covered by checking
  * every parameter of the tensors that belong to it in a tiny network that has each kind:

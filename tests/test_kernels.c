@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Every kernel of every SIMD level this machine has, against the scalar reference (in the manner
  * of dav1d's checkasm): many shapes (channel counts that are not multiples of any vector width,
  * m / n / k of 1 and tails, strides 1 and 2, odd image sizes, row sub-ranges, acc 0 and 1, leading

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Learning through the public API: the reduced model memorizes a fixed batch of 32 random
  * images with random labels (training loss below 0.05), then the same images are classified
  * by an inference-mode forward. */

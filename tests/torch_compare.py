@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """mnv2 against PyTorch / torchvision, through the C API (ctypes), on torchvision's own
 mobilenet_v2: the same weights (mapped by name, transposed to mnv2's layouts), the same batch.
 Checks training-mode logits and loss, every parameter gradient, BN running statistics, one

@@ -1,8 +1,8 @@
 /*
  * mnv2-bench: speed and memory figures of mnv2 on this machine, in the cases bench/torch_bench.py
  * measures for PyTorch (bench/compare.sh puts the two side by side).
- *   mnv2-bench [--threads N] [--case NAME]... [--reps N] [--json]
- * Uses only the public API (mnv2.h), libc and libm.
+ *   mnv2-bench [--threads N] (--all | --case NAME...) [--reps N] [--json]
+ * Measures through the public API (mnv2.h) only; the command line follows the tools' convention (cli.h).
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #if !defined(_XOPEN_SOURCE)
@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "mnv2.h"
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
@@ -34,7 +35,7 @@
  * Helpers */
 
 static int g_json;      /* --json: one JSON object on stdout, progress on stderr */
-static int g_threads = 1;
+static int g_threads = 0; /* 0: all cores, as in every tool */
 static int g_reps;      /* --reps: 0 = each case's default */
 
 static double now_s(void)
@@ -213,17 +214,45 @@ typedef struct {
     double value;
     double step_s;   /* training cases: median seconds per step */
     int reps;
+    /* Thread figures (MNV2_KEY_THREAD_*), measured on extra calls after the timed ones; only with
+     * 2 or more threads (profiled = 1). */
+    int profiled;
+    double balance;  /* planned largest share / mean share, time-weighted */
+    double idle;     /* fraction of thread time in parallel loops spent waiting */
+    double parallel; /* fraction of a call's time inside parallel loops */
 } result;
 
 static int reps_or(int dflt) { return g_reps > 0 ? g_reps : dflt; }
+
+/* The model's thread figures over `reps` more calls (MNV2_KEY_THREAD_PROFILE). */
+static void profile_threads(mnv2_model *m, batch_data *b, int train, int reps, result *r)
+{
+    int64_t threads;
+    CHECK(mnv2_model_get_int(m, MNV2_KEY_THREADS, &threads));
+    if (threads < 2)
+        return;
+    CHECK(mnv2_model_set_int(m, MNV2_KEY_THREAD_PROFILE, 1));
+    double t0 = now_s();
+    for (int i = 0; i < reps; i++)
+        (train ? train_once : infer_once)(m, b);
+    double wall = now_s() - t0;
+    int64_t loop_ns;
+    CHECK(mnv2_model_get_int(m, MNV2_KEY_THREAD_LOOP_NS, &loop_ns));
+    CHECK(mnv2_model_get_float(m, MNV2_KEY_THREAD_BALANCE, &r->balance));
+    CHECK(mnv2_model_get_float(m, MNV2_KEY_THREAD_IDLE, &r->idle));
+    CHECK(mnv2_model_set_int(m, MNV2_KEY_THREAD_PROFILE, 0));
+    r->parallel = (double)loop_ns * 1e-9 / wall;
+    r->profiled = 1;
+}
 
 static result run_infer(const model_spec *s, int dflt_reps)
 {
     mnv2_model *m = make_model(s);
     batch_data b;
     batch_init(&b, s);
-    result r = {0, 0, reps_or(dflt_reps)};
+    result r = {0, 0, reps_or(dflt_reps), 0, 0, 0, 0};
     r.value = time_median(m, &b, 0, 3, r.reps) * 1e3;
+    profile_threads(m, &b, 0, r.reps, &r);
     batch_free(&b);
     mnv2_model_destroy(m);
     return r;
@@ -234,9 +263,10 @@ static result run_train(const model_spec *s, int warm, int dflt_reps)
     mnv2_model *m = make_model(s);
     batch_data b;
     batch_init(&b, s);
-    result r = {0, 0, reps_or(dflt_reps)};
+    result r = {0, 0, reps_or(dflt_reps), 0, 0, 0, 0};
     r.step_s = time_median(m, &b, 1, warm, r.reps);
     r.value = (double)s->batch / r.step_s;
+    profile_threads(m, &b, 1, r.reps < 3 ? r.reps : 3, &r);
     batch_free(&b);
     mnv2_model_destroy(m);
     return r;
@@ -255,7 +285,7 @@ static result case_train_std(void) { return run_train(&SPEC_TRAIN_STD, 1, 3); }
 static int g_resolved_threads = 1;
 static result run_speedup(const model_spec *s, int warm, int dflt_reps)
 {
-    result r = {0, 0, reps_or(dflt_reps)};
+    result r = {0, 0, reps_or(dflt_reps), 0, 0, 0, 0};
     if (g_resolved_threads < 2) {
         r.value = -1;
         return r;
@@ -288,6 +318,64 @@ static result run_speedup(const model_spec *s, int warm, int dflt_reps)
     return r;
 }
 
+/* Time from mnv2_model_create() to the first inference's logits (arena allocation, worker start,
+ * first touch of every page), standard 224 batch 1 with the --threads count; the configuration is
+ * made before the clock starts and the model destroyed after it stops. */
+static result case_cold_start(void)
+{
+    result r = {0, 0, reps_or(5), 0, 0, 0, 0};
+    batch_data b;
+    batch_init(&b, &SPEC_INFER_STD);
+    double *t = xmalloc((size_t)r.reps * sizeof(double));
+    for (int i = 0; i < r.reps; i++) {
+        mnv2_config *cfg = make_config(&SPEC_INFER_STD);
+        mnv2_model *m;
+        double t0 = now_s();
+        CHECK(mnv2_model_create(cfg, &m));
+        infer_once(m, &b);
+        t[i] = now_s() - t0;
+        mnv2_model_destroy(m);
+        mnv2_config_destroy(cfg);
+    }
+    r.value = median(t, r.reps) * 1e3;
+    free(t);
+    batch_free(&b);
+    return r;
+}
+
+/* Batch-1 standard 224 inference latency at 1, 2, 4, 8 and 16 threads, up to the --threads count
+ * (and that count itself); each figure is printed, and the case's value is the speed-up of the
+ * largest count over 1 thread. */
+#define SCALING_MAX 6
+static int g_scaling_n;
+static int g_scaling_threads[SCALING_MAX];
+static double g_scaling_ms[SCALING_MAX];
+static result case_infer_scaling(void)
+{
+    static const int counts[] = {1, 2, 4, 8, 16};
+    g_scaling_n = 0;
+    for (int i = 0; i < 5 && counts[i] <= g_resolved_threads; i++)
+        g_scaling_threads[g_scaling_n++] = counts[i];
+    if (g_scaling_threads[g_scaling_n - 1] != g_resolved_threads)
+        g_scaling_threads[g_scaling_n++] = g_resolved_threads;
+    result r = {0, 0, reps_or(30), 0, 0, 0, 0};
+    batch_data b;
+    batch_init(&b, &SPEC_INFER_STD);
+    for (int i = 0; i < g_scaling_n; i++) {
+        mnv2_model *m = make_model_threads(&SPEC_INFER_STD, g_scaling_threads[i]);
+        g_scaling_ms[i] = time_median(m, &b, 0, 3, r.reps) * 1e3;
+        mnv2_model_destroy(m);
+        if (g_json)
+            fprintf(stderr, "mnv2-bench:   %2d threads %.3f ms\n", g_scaling_threads[i], g_scaling_ms[i]);
+        else
+            printf("  %2d threads %8.3f ms  (%.2fx of 1 thread)\n", g_scaling_threads[i], g_scaling_ms[i],
+                   g_scaling_ms[0] / g_scaling_ms[i]);
+    }
+    r.value = g_scaling_ms[0] / g_scaling_ms[g_scaling_n - 1];
+    batch_free(&b);
+    return r;
+}
+
 static result case_train_red_speedup(void) { return run_speedup(&SPEC_TRAIN_RED, 2, 10); }
 static result case_train_std_speedup(void) { return run_speedup(&SPEC_TRAIN_STD, 1, 5); }
 
@@ -296,7 +384,7 @@ static result case_train_std_speedup(void) { return run_speedup(&SPEC_TRAIN_STD,
  * getrusage(RUSAGE_CHILDREN). */
 static result case_train_red_rss(void)
 {
-    result r = {0, 0, 5};
+    result r = {0, 0, 5, 0, 0, 0, 0};
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
@@ -352,6 +440,10 @@ static const bench_case CASES[] = {
      "reduced training speed-up, these threads vs 1, interleaved steps (median pair ratio)"},
     {"train_standard224_b32_speedup", "x", case_train_std_speedup,
      "standard 224 training speed-up, these threads vs 1, interleaved steps (median pair ratio)"},
+    {"infer_standard224_b1_scaling", "x", case_infer_scaling,
+     "standard 224 batch-1 inference, speed-up of the largest thread count over 1 (1, 2, 4, 8, 16, --threads)"},
+    {"cold_start_standard224_ms", "ms", case_cold_start,
+     "mnv2_model_create() to the first batch-1 inference's logits, standard 224"},
 };
 #define N_CASES ((int)(sizeof CASES / sizeof CASES[0]))
 
@@ -473,20 +565,42 @@ static double fma_peak(int32_t isa, const char **which)
 /* ---------------------------------------------------------------------------------------------
  * Command line */
 
-static void usage(FILE *f)
+/* The --help text, with the list of cases. */
+static char help[4096];
+
+static void make_help(void)
 {
-    fprintf(f,
-            "usage: mnv2-bench [--threads N] [--case NAME]... [--reps N] [--json]\n"
-            "Speed and memory figures of mnv2 on this machine (medians; fixed-seed random inputs).\n"
-            "  --threads N   worker threads of each model (MNV2_KEY_THREADS; 0 = all CPUs; default 1)\n"
-            "  --case NAME   run only this case (repeatable; default all):\n");
+    size_t n = 0;
+    n += (size_t)snprintf(help + n, sizeof help - n,
+                          "usage: mnv2-bench [options] --all\n"
+                          "   or: mnv2-bench [options] --case NAME...\n"
+                          "Speed and memory figures of mnv2 on this machine (medians; fixed-seed random inputs).\n"
+                          "Without --all or --case, lists the cases and exits.\n"
+                          "\n"
+                          "Options:\n"
+                          "  --all          run every case (several minutes)\n"
+                          "  --case NAME    run this case (repeatable); NAME is one of:\n");
+    for (int i = 0; i < N_CASES && n < sizeof help; i++)
+        n += (size_t)snprintf(help + n, sizeof help - n, "                   %s\n", CASES[i].name);
+    if (n < sizeof help)
+        snprintf(help + n, sizeof help - n,
+                 "  --threads N    worker threads of each model (MNV2_KEY_THREADS; 0 = all cores, the default)\n"
+                 "  --reps N       measured repetitions of every case (default 30, 50, 10, 3, 10, 5;\n"
+                 "                 the peak-RSS case always runs 5 steps)\n"
+                 "  --json         print one JSON object on stdout instead of the table\n"
+                 "  -h, --help     print this help and exit\n"
+                 "  -V, --version  print the version and exit\n");
+}
+
+/* No case selected: the list of cases and how to run them (exit 0). */
+static int list_cases(void)
+{
+    printf("mnv2-bench: mnv2 %s; the cases (run them with --all, or pick with --case NAME):\n",
+           mnv2_version_string());
     for (int i = 0; i < N_CASES; i++)
-        fprintf(f, "                  %s\n", CASES[i].name);
-    fprintf(f,
-            "  --reps N      measured repetitions of every case (default 30, 50, 10, 3, 10, 5;\n"
-            "                the peak-RSS case always runs 5 steps)\n"
-            "  --json        print one JSON object on stdout instead of the table\n"
-            "  --help        this text\n");
+        printf("  %-34s %-6s %s\n", CASES[i].name, CASES[i].unit, CASES[i].what);
+    printf("--all takes several minutes; e.g. mnv2-bench --case infer_reduced32_b1_ms --reps 3 is quick.\n");
+    return 0;
 }
 
 static int parse_int(const char *s, int lo, int hi, int *out)
@@ -502,11 +616,7 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 
 static void bad_usage(const char *fmt, const char *arg)
 {
-    fprintf(stderr, "mnv2-bench: ");
-    fprintf(stderr, fmt, arg);
-    fputc('\n', stderr);
-    usage(stderr);
-    exit(2);
+    cli_usage_error(fmt, arg);
 }
 
 /* Option value: "--opt=value" or "--opt value". */
@@ -521,21 +631,27 @@ static const char *opt_value(const char *opt, int argc, char **argv, int *i)
     if (a[n] != '\0')
         return NULL;
     if (*i + 1 >= argc)
-        bad_usage("%s needs a value", opt);
+        bad_usage("option %s needs a value", opt);
     return argv[++*i];
 }
 
 int main(int argc, char **argv)
 {
+    make_help();
+    cli_begin("mnv2-bench", help);
     int selected[N_CASES] = {0};
-    int any_selected = 0;
+    int any_selected = 0, all = 0;
     for (int i = 1; i < argc; i++) {
         const char *v;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--json")) {
+        int kind = cli_arg(argc, argv, &i);
+        if (kind == CLI_SKIP) {
+            continue;
+        } else if (kind == CLI_OPERAND) {
+            bad_usage("unexpected argument '%s'", argv[i]);
+        } else if (cli_flag(argv[i], "--json")) {
             g_json = 1;
+        } else if (cli_flag(argv[i], "--all")) {
+            all = 1;
         } else if ((v = opt_value("--threads", argc, argv, &i))) {
             if (!parse_int(v, 0, 4096, &g_threads))
                 bad_usage("--threads: expected an integer 0..4096, got '%s'", v);
@@ -551,10 +667,14 @@ int main(int argc, char **argv)
                 bad_usage("unknown case '%s'", v);
             any_selected = 1;
         } else {
-            bad_usage("unknown option '%s'", argv[i]);
+            cli_unknown(argv[i]);
         }
     }
-    if (!any_selected)
+    if (all && any_selected)
+        bad_usage("%s", "--all and --case exclude each other");
+    if (!all && !any_selected)
+        return list_cases();
+    if (all)
         for (int c = 0; c < N_CASES; c++)
             selected[c] = 1;
 
@@ -603,6 +723,10 @@ int main(int argc, char **argv)
             if (res[c].step_s > 0)
                 printf(", %.1f ms/step", res[c].step_s * 1e3);
             printf(")\n");
+            if (res[c].profiled)
+                printf("%-34s %10s %-6s threads: planned balance %.3f, idle %.1f%% of loop time, %.1f%% of the "
+                       "time in parallel loops\n", "", "", "", res[c].balance, res[c].idle * 100,
+                       res[c].parallel * 100);
             fflush(stdout);
         }
     }
@@ -626,6 +750,12 @@ int main(int argc, char **argv)
                 fprintf(out, ", \"%s\": null", CASES[c].name);
             else if (selected[c])
                 fprintf(out, ", \"%s\": %.4f", CASES[c].name, res[c].value);
+            if (selected[c] && res[c].profiled)
+                fprintf(out, ", \"%s_balance\": %.4f, \"%s_idle\": %.4f, \"%s_parallel\": %.4f", CASES[c].name,
+                        res[c].balance, CASES[c].name, res[c].idle, CASES[c].name, res[c].parallel);
+            if (selected[c] && CASES[c].run == case_infer_scaling)
+                for (int i = 0; i < g_scaling_n; i++)
+                    fprintf(out, ", \"infer_standard224_b1_ms_t%d\": %.4f", g_scaling_threads[i], g_scaling_ms[i]);
         }
         if (peak_fraction >= 0)
             fprintf(out, ", \"peak_fraction\": %.4f", peak_fraction);

@@ -1,11 +1,12 @@
 /*
- * Helpers shared by the mnv2 example programs.
+ * Helpers shared by the mnv2 tools.
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
 #include "common.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -79,7 +80,7 @@ int ex_opt(int argc, char **argv, int *i, const char *name, const char **value)
     if (a[n] != '\0')
         return 0;
     if (*i + 1 >= argc)
-        ex_die("option %s needs a value (see --help)", name);
+        cli_usage_error("option %s needs a value", name);
     *value = argv[++*i];
     return 1;
 }
@@ -90,7 +91,7 @@ uint32_t ex_parse_u32(const char *opt, const char *text, uint32_t min, uint32_t 
     errno = 0;
     unsigned long long v = strtoull(text, &end, 10);
     if (errno || end == text || *end || text[0] == '-' || v < min || v > max)
-        ex_die("%s: expected an integer in %u..%u, got '%s'", opt, (unsigned)min, (unsigned)max, text);
+        cli_usage_error("%s: expected an integer in %u..%u, got '%s'", opt, (unsigned)min, (unsigned)max, text);
     return (uint32_t)v;
 }
 
@@ -100,7 +101,7 @@ double ex_parse_double(const char *opt, const char *text, double min, double max
     errno = 0;
     double v = strtod(text, &end);
     if (errno || end == text || *end || !isfinite(v) || v < min || v > max)
-        ex_die("%s: expected a number in %g..%g, got '%s'", opt, min, max, text);
+        cli_usage_error("%s: expected a number in %g..%g, got '%s'", opt, min, max, text);
     return v;
 }
 
@@ -111,7 +112,7 @@ static mnv2_config *config_blocks(const char *spec)
     const char *p = spec;
     for (;;) {
         if (n == MNV2_MAX_BLOCK_ROWS)
-            ex_die("--model: more than %d block rows", MNV2_MAX_BLOCK_ROWS);
+            cli_usage_error("--preset: more than %d block rows", MNV2_MAX_BLOCK_ROWS);
         for (int k = 0; k < 4; k++) {
             char *end;
             long v = strtol(p, &end, 10);
@@ -126,8 +127,8 @@ static mnv2_config *config_blocks(const char *spec)
             break;
     }
     mnv2_config *cfg;
-    ex_check(mnv2_config_create(MNV2_PRESET_REDUCED, &cfg), "--model");
-    ex_check(mnv2_config_set_blocks(cfg, rows, n), "--model %s", spec);
+    ex_check(mnv2_config_create(MNV2_PRESET_REDUCED, &cfg), "--preset");
+    ex_check(mnv2_config_set_blocks(cfg, rows, n), "--preset %s", spec);
     return cfg;
 }
 
@@ -136,7 +137,7 @@ mnv2_config *ex_config_for(const char *spec)
     mnv2_config *cfg;
     if (strcmp(spec, "reduced") == 0 || strcmp(spec, "standard") == 0) {
         int32_t preset = spec[0] == 'r' ? MNV2_PRESET_REDUCED : MNV2_PRESET_STANDARD;
-        ex_check(mnv2_config_create(preset, &cfg), "--model");
+        ex_check(mnv2_config_create(preset, &cfg), "--preset");
         return cfg;
     }
     return strchr(spec, ',') ? config_blocks(spec) : NULL;

@@ -1,5 +1,5 @@
 /*
- * Helpers shared by the mnv2 example programs: errors, option parsing, models, files.
+ * Helpers shared by the mnv2 tools: errors, option parsing, models, files (cli.h: the CLI convention).
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef MNV2_EXAMPLES_COMMON_H
@@ -30,13 +30,14 @@ void ex_check(int32_t rc, const char *fmt, ...) EX_PRINTF(2, 3);
 
 /* ---- command-line options: "--name VALUE" or "--name=VALUE" ---- */
 /* If argv[*i] is option @p name, store its value in *value (advancing *i past a separate value)
- * and return 1; otherwise return 0. A missing value is a fatal error. */
+ * and return 1; otherwise return 0. A missing value is a usage error (exit 2). */
 int ex_opt(int argc, char **argv, int *i, const char *name, const char **value);
+/* A value out of range or not a number is a usage error (exit 2). */
 uint32_t ex_parse_u32(const char *opt, const char *text, uint32_t min, uint32_t max);
 double ex_parse_double(const char *opt, const char *text, double min, double max);
 
 /* ---- models ---- */
-/* A new configuration for a --model argument: "reduced", "standard", or a block table
+/* A new configuration for a --preset argument: "reduced", "standard", or a block table
  * "t,c,n,s;t,c,n,s;..." (rows of expansion, channels, repeats, stride) on the reduced preset.
  * Returns NULL when @p spec is none of these; exits on library errors. */
 mnv2_config *ex_config_for(const char *spec);

@@ -9,10 +9,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "common.h"
 #include "gzfile.h"
 
 #define MAX_IDX ((size_t)1 << 31)
+
+static const char help[] =
+    "usage: idx2pgm [options] [--] IMAGES INDEX OUT [LABELS]\n"
+    "Write one image of an IDX image file (MNIST, Fashion-MNIST; .gz or not) as PGM / PPM.\n"
+    "\n"
+    "Arguments:\n"
+    "  IMAGES         an IDX unsigned-byte image file (idx3 or idx4), gzip-compressed or not\n"
+    "  INDEX          which image, from 0\n"
+    "  OUT            the PGM (one channel) or PPM (three channels) file to write\n"
+    "  LABELS         the matching IDX label file: its label of the image is printed\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help     print this help and exit\n"
+    "  -V, --version  print the version and exit\n"
+    "\n"
+    "One line on stdout names the image written (and its label).\n";
 
 static uint32_t be32(const uint8_t *p)
 {
@@ -30,11 +47,23 @@ static uint8_t *load(const char *path, size_t *size)
 
 int main(int argc, char **argv)
 {
-    ex_set_prog("idx2pgm");
-    if (argc != 4 && argc != 5) {
-        fprintf(stderr, "usage: idx2pgm IMAGES[.gz] INDEX OUT.pgm [LABELS[.gz]]\n");
-        return argc == 2 && strcmp(argv[1], "--help") == 0 ? 0 : 1;
+    cli_begin("idx2pgm", help);
+    char **args = calloc((size_t)argc + 1, sizeof *args); /* argv[0], then the operands */
+    int n_args = 0;
+    if (!args)
+        ex_die("out of memory");
+    args[0] = argv[0];
+    for (int i = 1; i < argc; i++) {
+        int kind = cli_arg(argc, argv, &i);
+        if (kind == CLI_OPERAND)
+            args[1 + n_args++] = argv[i];
+        else if (kind == CLI_OPTION)
+            cli_unknown(argv[i]);
     }
+    if (n_args != 3 && n_args != 4)
+        cli_usage_error("expected IMAGES INDEX OUT [LABELS], got %d argument%s", n_args, n_args == 1 ? "" : "s");
+    argc = n_args + 1; /* argv[1..] below: the operands */
+    argv = args;
     size_t size;
     uint8_t *d = load(argv[1], &size);
     uint32_t magic = size >= 4 ? be32(d) : 0;
@@ -70,5 +99,6 @@ int main(int argc, char **argv)
         free(l);
     }
     printf("\n");
+    free(args);
     return 0;
 }

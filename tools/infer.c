@@ -8,25 +8,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "common.h"
 #include "image.h"
 
-static void usage(void)
-{
-    printf("usage: mnv2-infer --model FILE [options] IMAGE...\n"
-           "Print the most likely classes of each image (PGM / PPM%s).\n"
-           "  --model FILE   a model file written by mnv2-train\n"
-           "  --top K        how many classes to print (5)\n"
-           "  --bench N      run N inferences of each image and print the median latency\n"
-           "  --threads N    worker threads (0 = all cores; default 1)\n"
-           "  --help, --version\n",
 #ifdef HAVE_PNG
-           ", PNG"
+#define FORMATS "PGM / PPM / PNG"
 #else
-           ""
+#define FORMATS "PGM / PPM; this build reads no PNG"
 #endif
-    );
-}
+
+static const char help[] =
+    "usage: mnv2-infer --model FILE [options] [--] IMAGE...\n"
+    "Print the most likely classes of each image (" FORMATS ").\n"
+    "\n"
+    "Options:\n"
+    "  --model FILE   a model file written by mnv2-train\n"
+    "  --top K        how many classes to print (5)\n"
+    "  --bench N      run N inferences of each image and print the median latency\n"
+    "  --threads N    worker threads (0 = all cores, the default)\n"
+    "  -h, --help     print this help and exit\n"
+    "  -V, --version  print the version and exit\n"
+    "\n"
+    "Each image is resized and standardised as the model file says, then one line per image\n"
+    "gives its top classes with their probabilities.\n";
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -64,18 +69,17 @@ static double bench(mnv2_model *model, const float *x, size_t n_x, float *logits
 
 int main(int argc, char **argv)
 {
-    ex_set_prog("mnv2-infer");
+    cli_begin("mnv2-infer", help);
     const char *path = NULL, *v;
-    uint32_t top = 5, runs = 0, threads = 1;
+    uint32_t top = 5, runs = 0, threads = 0;
     char **images = calloc((size_t)argc, sizeof *images);
     int n_images = 0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0) {
-            usage();
-            return 0;
-        } else if (strcmp(argv[i], "--version") == 0) {
-            printf("mnv2-infer (mnv2 %s)\n", mnv2_version_string());
-            return 0;
+        int kind = cli_arg(argc, argv, &i);
+        if (kind == CLI_SKIP) {
+            continue;
+        } else if (kind == CLI_OPERAND) {
+            images[n_images++] = argv[i];
         } else if (ex_opt(argc, argv, &i, "--model", &v)) {
             path = v;
         } else if (ex_opt(argc, argv, &i, "--top", &v)) {
@@ -84,16 +88,14 @@ int main(int argc, char **argv)
             runs = ex_parse_u32("--bench", v, 1, 1000000);
         } else if (ex_opt(argc, argv, &i, "--threads", &v)) {
             threads = ex_parse_u32("--threads", v, 0, 4096);
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            ex_die("unknown option %s (see --help)", argv[i]);
         } else {
-            images[n_images++] = argv[i];
+            cli_unknown(argv[i]);
         }
     }
     if (!path)
-        ex_die("no model given: use --model FILE (see --help)");
+        cli_usage_error("no model given: use --model FILE");
     if (!n_images)
-        ex_die("no image given (see --help)");
+        cli_usage_error("no image given");
 
     mnv2_model *model;
     mnv2_file_info *info;

@@ -1,27 +1,30 @@
 /*
  * mnv2-summary: the per-layer table and the totals of a model file or a network configuration.
- *   mnv2-summary FILE|reduced|standard|BLOCKS [--classes K] [--input HxWxC] [--batch B]
+ *   mnv2-summary --model FILE | --preset reduced|standard|BLOCKS [--classes K] [--input HxWxC] [--batch B]
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "common.h"
 
-static void usage(void)
-{
-    printf("usage: mnv2-summary FILE|reduced|standard|BLOCKS [options]\n"
-           "Print the layers, parameters, multiply-accumulates and memory of a network.\n"
-           "  FILE            a model or checkpoint file (mnv2-train's output)\n"
-           "  reduced         the 32x32x3 variant of the seed paper (Table 3)\n"
-           "  standard        canonical MobileNetV2, 224x224x3\n"
-           "  BLOCKS          a block table t,c,n,s;t,c,n,s;... on the reduced preset\n"
-           "  --classes K     number of classes (presets and block tables only)\n"
-           "  --input HxWxC   input size, e.g. 224x224x3 (presets and block tables only)\n"
-           "  --batch B       batch size of the memory totals (32)\n"
-           "  --help, --version\n");
-}
+static const char help[] =
+    "usage: mnv2-summary --model FILE [options]\n"
+    "   or: mnv2-summary --preset P [options]\n"
+    "Print the layers, parameters, multiply-accumulates and memory of a network.\n"
+    "\n"
+    "Options:\n"
+    "  --model FILE    a model or checkpoint file (mnv2-train's output)\n"
+    "  --preset P      reduced (the 32x32x3 variant of the seed paper, Table 3), standard\n"
+    "                  (canonical MobileNetV2, 224x224x3) or a block table t,c,n,s;t,c,n,s;...\n"
+    "                  on the reduced preset\n"
+    "  --classes K     number of classes (--preset only)\n"
+    "  --input HxWxC   input size, e.g. 224x224x3 (--preset only)\n"
+    "  --batch N       batch size of the memory totals (32)\n"
+    "  -h, --help      print this help and exit\n"
+    "  -V, --version   print the version and exit\n";
 
 static const char *bytes_text(uint64_t b, char *buf, size_t n)
 {
@@ -42,7 +45,7 @@ static void parse_input(const char *text, mnv2_config *cfg)
     char tail;
     int n = sscanf(text, "%ux%ux%u%c", &h, &w, &c, &tail);
     if (n != 2 && n != 3)
-        ex_die("--input: expected HxW or HxWxC, got '%s'", text);
+        cli_usage_error("--input: expected HxW or HxWxC, got '%s'", text);
     ex_check(mnv2_config_set_int(cfg, MNV2_KEY_INPUT_HEIGHT, h), "--input %s", text);
     ex_check(mnv2_config_set_int(cfg, MNV2_KEY_INPUT_WIDTH, w), "--input %s", text);
     ex_check(mnv2_config_set_int(cfg, MNV2_KEY_INPUT_CHANNELS, c), "--input %s", text);
@@ -91,38 +94,42 @@ static uint64_t stat(const mnv2_config *cfg, int32_t which, uint32_t batch)
 
 int main(int argc, char **argv)
 {
-    ex_set_prog("mnv2-summary");
-    const char *what = NULL, *classes = NULL, *input = NULL, *v;
+    cli_begin("mnv2-summary", help);
+    const char *file = NULL, *preset = NULL, *classes = NULL, *input = NULL, *v;
     uint32_t batch = 32;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0) {
-            usage();
-            return 0;
-        } else if (strcmp(argv[i], "--version") == 0) {
-            printf("mnv2-summary (mnv2 %s)\n", mnv2_version_string());
-            return 0;
+        const char *a = argv[i];
+        int kind = cli_arg(argc, argv, &i);
+        if (kind == CLI_SKIP) {
+            continue;
+        } else if (kind == CLI_OPERAND) {
+            cli_usage_error("unexpected argument '%s' (name the network with --model FILE or --preset P)", a);
+        } else if (ex_opt(argc, argv, &i, "--model", &v)) {
+            file = v;
+        } else if (ex_opt(argc, argv, &i, "--preset", &v)) {
+            preset = v;
         } else if (ex_opt(argc, argv, &i, "--classes", &v)) {
             classes = v;
         } else if (ex_opt(argc, argv, &i, "--input", &v)) {
             input = v;
         } else if (ex_opt(argc, argv, &i, "--batch", &v)) {
             batch = ex_parse_u32("--batch", v, 1, 65536);
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            ex_die("unknown option %s (see --help)", argv[i]);
-        } else if (!what) {
-            what = argv[i];
         } else {
-            ex_die("more than one model given (see --help)");
+            cli_unknown(a);
         }
     }
-    if (!what)
-        ex_die("no model given (see --help)");
+    if (!file == !preset)
+        cli_usage_error("name the network with either --model FILE or --preset P");
+    if (file && (classes || input))
+        cli_usage_error("--classes and --input apply to --preset, not to a model file");
 
-    mnv2_config *cfg = ex_config_for(what);
-    if (!cfg) {
-        if (classes || input)
-            ex_die("--classes and --input apply to presets and block tables, not to a model file");
-        cfg = config_from_file(what);
+    mnv2_config *cfg;
+    if (preset) {
+        cfg = ex_config_for(preset);
+        if (!cfg)
+            cli_usage_error("--preset: expected reduced, standard or t,c,n,s;..., got '%s'", preset);
+    } else {
+        cfg = config_from_file(file);
     }
     if (classes)
         ex_check(mnv2_config_set_int(cfg, MNV2_KEY_CLASSES, ex_parse_u32("--classes", classes, 1, 65536)),

@@ -14,14 +14,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "common.h"
 #include "svg.h"
 #include "traindata.h"
+#include "train_mpi.h"
 #include "trainstate.h"
 
 typedef struct options {
     const char *data, *model, *out, *resume, *checkpoint, *csv, *svg;
-    int32_t optimizer, threads, init;
+    int32_t optimizer, threads, init, sync_bn;
     uint32_t expansion;
     double lr, weight_decay, width, bn_momentum, adam_eps;
     char *owned[3]; /* default file names made from --out */
@@ -34,39 +36,48 @@ static void on_signal(int sig)
     stop_signal = sig;
 }
 
-static void usage(void)
-{
-    printf("usage: mnv2-train --data DIR [options]\n"
-           "Train MobileNetV2 (Adam, linear warm-up then cosine decay, random flip, standardisation).\n"
-           "  --data DIR          CIFAR-10 / CIFAR-100 binary or IDX (.gz or not) dataset directory\n"
-           "  --model M           reduced (32x32x3, default), standard (224x224x3) or a block table\n"
-           "                      t,c,n,s;t,c,n,s;... on the reduced preset\n"
-           "  --epochs N          epochs (30)\n"
-           "  --batch N           batch size (32)\n"
-           "  --lr X              maximum learning rate (0.001)\n"
-           "  --warmup N          warm-up epochs, from lr * 0.01 (5; at most --epochs)\n"
-           "  --optimizer O       adam (default), adamw or sgd\n"
-           "  --adam-eps X        Adam epsilon (1e-7, Keras; PyTorch uses 1e-8)\n"
-           "  --init S            initialisation: torch (PyTorch module defaults; default),\n"
-           "                      torchvision or keras (MNV2_KEY_INIT)\n"
-           "  --weight-decay X    weight decay (0)\n"
-           "  --expansion T       replace the blocks' expansion factor (0 = the table's)\n"
-           "  --width X           width multiplier (1)\n"
-           "  --bn-momentum X     batch-norm momentum, Keras convention (0.99)\n"
-           "  --crop-pad P        random crop after padding by P pixels (0; 4 is usual for CIFAR)\n"
-           "  --no-flip           no random horizontal flip\n"
-           "  --limit N           train on the first N training images only\n"
-           "  --test-limit N      test on the first N test images only\n"
-           "  --threads N         worker threads (0 = all cores, default)\n"
-           "  --seed N            seed of initialisation, shuffling and augmentation (0)\n"
-           "  --out FILE          the trained model (model.mnv2)\n"
-           "  --checkpoint FILE   checkpoint, written every epoch and on Ctrl-C (OUT.ckpt)\n"
-           "  --resume FILE       continue from a checkpoint (its settings win over the options above)\n"
-           "  --csv FILE          per-epoch log (OUT.csv)\n"
-           "  --svg FILE          loss and accuracy plot (OUT.svg)\n"
-           "  --help, --version\n"
-           "OUT is --out without a .mnv2 extension.\n");
-}
+static const char help[] =
+    "usage: mnv2-train --data DIR [options]\n"
+    "Train MobileNetV2 (Adam, linear warm-up then cosine decay, random flip, standardisation).\n"
+    "\n"
+    "Options:\n"
+    "  --data DIR          CIFAR-10 / CIFAR-100 binary or IDX (.gz or not) dataset directory\n"
+    "  --preset P          the network: reduced (32x32x3, default), standard (224x224x3) or a\n"
+    "                      block table t,c,n,s;t,c,n,s;... on the reduced preset\n"
+    "  --epochs N          epochs (30)\n"
+    "  --batch N           batch size (32)\n"
+    "  --lr X              maximum learning rate (0.001)\n"
+    "  --warmup N          warm-up epochs, from lr * 0.01 (5; at most --epochs)\n"
+    "  --optimizer O       adam (default), adamw or sgd\n"
+    "  --adam-eps X        Adam epsilon (1e-7, Keras; PyTorch uses 1e-8)\n"
+    "  --init S            initialisation: torch (PyTorch module defaults; default),\n"
+    "                      torchvision or keras (MNV2_KEY_INIT)\n"
+    "  --weight-decay X    weight decay (0)\n"
+    "  --expansion T       replace the blocks' expansion factor (0 = the table's)\n"
+    "  --width X           width multiplier (1)\n"
+    "  --bn-momentum X     batch-norm momentum, Keras convention (0.99)\n"
+    "  --crop-pad P        random crop after padding by P pixels (0; 4 is usual for CIFAR)\n"
+    "  --no-flip           no random horizontal flip\n"
+    "  --limit N           train on the first N training images only\n"
+    "  --test-limit N      test on the first N test images only\n"
+    "  --threads N         worker threads (0 = all cores, the default)\n"
+    "  --seed N            seed of initialisation, shuffling and augmentation (0)\n"
+    "  --out FILE          the trained model (model.mnv2)\n"
+    "  --checkpoint FILE   checkpoint, written every epoch and on Ctrl-C (OUT.ckpt)\n"
+    "  --resume FILE       continue from a checkpoint (its settings win over the options above)\n"
+    "  --csv FILE          per-epoch log (OUT.csv)\n"
+    "  --svg FILE          loss and accuracy plot (OUT.svg)\n"
+    "  --sync-bn           under mpirun: batch-norm statistics of the whole global batch\n"
+    "                      (default: each process's own)\n"
+    "  --mpi-timeout S     under mpirun: stop every process when one waits S seconds for\n"
+    "                      the others (600; 0 = never)\n"
+    "  -h, --help          print this help and exit\n"
+    "  -V, --version       print the version and exit\n"
+    "\n"
+    "OUT is --out without a .mnv2 extension. The per-epoch results go to stdout, the live\n"
+    "progress line to stderr (terminals only).\n"
+    "Data-parallel (a build with MPI): mpirun -np N mnv2-train ... splits each batch of --batch\n"
+    "images evenly over the N processes.\n";
 
 /* The value of keyword @p s among @p n names (values[i] for names[i]), or exit naming @p opt. */
 static int32_t parse_keyword(const char *opt, const char *s, const char *const *names, const int32_t *values, size_t n)
@@ -107,18 +118,23 @@ static void parse_args(int argc, char **argv, options *o, train_state *st)
     const char *v;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--help") == 0) {
-            usage();
-            exit(0);
-        } else if (strcmp(a, "--version") == 0) {
-            printf("mnv2-train (mnv2 %s)\n", mnv2_version_string());
-            exit(0);
-        } else if (strcmp(a, "--no-flip") == 0) {
+        int kind = cli_arg(argc, argv, &i);
+        if (kind == CLI_SKIP) {
+            continue;
+        } else if (kind == CLI_OPERAND) {
+            cli_usage_error("unexpected argument '%s'", a);
+        } else if (cli_flag(a, "--no-flip")) {
             st->flip = 0;
+        } else if (strcmp(a, "--sync-bn") == 0) {
+            o->sync_bn = 1;
+        } else if (ex_opt(argc, argv, &i, "--mpi-timeout", &v)) {
+            tm_set_timeout(ex_parse_double(a, v, 0, 1e7));
         } else if (ex_opt(argc, argv, &i, "--data", &v)) {
             o->data = v;
-        } else if (ex_opt(argc, argv, &i, "--model", &v)) {
+        } else if (ex_opt(argc, argv, &i, "--preset", &v)) {
             o->model = v;
+        } else if (ex_opt(argc, argv, &i, "--model", &v)) {
+            cli_usage_error("--model names a model file in every tool; choose the network with --preset");
         } else if (ex_opt(argc, argv, &i, "--epochs", &v)) {
             st->epochs = ex_parse_u32(a, v, 1, 100000);
         } else if (ex_opt(argc, argv, &i, "--batch", &v)) {
@@ -162,14 +178,14 @@ static void parse_args(int argc, char **argv, options *o, train_state *st)
         } else if (ex_opt(argc, argv, &i, "--svg", &v)) {
             o->svg = v;
         } else {
-            ex_die("unknown argument '%s' (see --help)", a);
+            cli_unknown(a);
         }
     }
     if (!o->data)
-        ex_die("no dataset given: use --data DIR (see --help)");
+        cli_usage_error("no dataset given: use --data DIR");
     mnv2_config *cfg = ex_config_for(o->model);
     if (!cfg)
-        ex_die("--model: expected reduced, standard or t,c,n,s;..., got '%s'", o->model);
+        cli_usage_error("--preset: expected reduced, standard or t,c,n,s;..., got '%s'", o->model);
     mnv2_config_destroy(cfg);
     size_t n = strlen(o->out);
     char *stem = ex_concat(o->out, "");
@@ -194,7 +210,7 @@ static mnv2_model *create_model(const options *o, const train_state *st, uint32_
     struct {
         int32_t key;
         int64_t value;
-    } ints[] = {{MNV2_KEY_CLASSES, classes},     {MNV2_KEY_MAX_BATCH, st->batch},   {MNV2_KEY_SEED, (int64_t)st->seed},
+    } ints[] = {{MNV2_KEY_CLASSES, classes},     {MNV2_KEY_MAX_BATCH, st->batch / tm_size()},   {MNV2_KEY_SEED, (int64_t)st->seed},
                 {MNV2_KEY_THREADS, o->threads},  {MNV2_KEY_EXPANSION, o->expansion}, {MNV2_KEY_OPTIMIZER, o->optimizer},
                 {MNV2_KEY_LR_SCHEDULE, MNV2_SCHEDULE_WARMUP_COSINE}, {MNV2_KEY_INIT, o->init}};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
@@ -267,11 +283,13 @@ static uint32_t count_correct(const float *logits, const int32_t *labels, uint32
 
 int main(int argc, char **argv)
 {
-    ex_set_prog("mnv2-train");
+    cli_begin("mnv2-train", help);
+    tm_init(&argc, &argv);
     options o = {.model = "reduced", .out = "model.mnv2", .optimizer = MNV2_OPTIMIZER_ADAM, .lr = 1e-3, .width = 1,
                  .bn_momentum = 0.99, .adam_eps = 1e-7, .init = MNV2_INIT_TORCH};
     train_state st = {.epochs = 30, .batch = 32, .warmup = 5, .flip = 1};
     parse_args(argc, argv, &o, &st);
+    o.threads = tm_threads(o.threads);
 
     mnv2_model *model;
     mnv2_file_info *info = NULL;
@@ -284,10 +302,22 @@ int main(int argc, char **argv)
         uint64_t size;
         ex_check(mnv2_file_info_blob(info, &blob, &size), "resuming from %s", o.resume);
         train_state_load(&st, blob, size, o.resume);
+        /* Saved with the batch share of the run that wrote it: size it for this run's share. */
+        const uint32_t want = st.batch / tm_size();
+        if (want && model_int(model, MNV2_KEY_MAX_BATCH) != want) {
+            mnv2_model_destroy(model);
+            mnv2_file_info_destroy(info);
+            lo.max_batch = want;
+            ex_check(mnv2_checkpoint_load(o.resume, &lo, &model, &info), "resuming");
+        }
     } else {
         train_state_alloc(&st);
     }
     st.warmup = st.warmup < st.epochs ? st.warmup : st.epochs;
+    /* Data-parallel: each of the N processes takes share = batch / N images of every batch. */
+    const uint32_t share = st.batch / tm_size();
+    if (share * tm_size() != st.batch)
+        ex_die("--batch %u is not a multiple of the %u processes", st.batch, (unsigned)tm_size());
 
     train_data td;
     train_data_open(&td, o.data, st.limit, st.test_limit);
@@ -306,9 +336,11 @@ int main(int argc, char **argv)
     ex_check(mnv2_model_set_normalization(model, norm.mean, norm.std, norm.n), "standardisation");
     mnv2_batch_options bo;
     mnv2_batch_options_default(&bo);
-    bo.batch = st.batch;
+    bo.batch = share;
     bo.height = h, bo.width = w, bo.channels = c;
     bo.drop_last = td.train_count >= st.batch;
+    if (tm_size() > 1 && !bo.drop_last)
+        ex_die("%u training images: fewer than one batch of %u", td.train_count, st.batch);
     bo.flip = st.flip;
     bo.pad_crop = st.crop_pad;
     bo.norm = norm.n == 1 ? MNV2_NORM_GLOBAL : MNV2_NORM_CHANNEL;
@@ -318,6 +350,8 @@ int main(int argc, char **argv)
     ex_check(mnv2_batch_iter_create(td.train, &bo, &it), "creating the batch iterator");
     uint64_t steps, seed, epoch, position;
     ex_check(mnv2_batch_iter_info(it, &steps, NULL, NULL, NULL), "batch iterator");
+    if (tm_size() > 1)
+        steps = td.train_count / st.batch;
     if (o.resume) {
         ex_check(mnv2_file_info_iter_state(info, &seed, &epoch, &position), "resuming from %s", o.resume);
         ex_check(mnv2_batch_iter_set_state(it, seed, epoch, position), "resuming from %s", o.resume);
@@ -334,10 +368,13 @@ int main(int argc, char **argv)
         ex_check(mnv2_model_set_int(model, MNV2_KEY_WARMUP_STEPS, (int64_t)(steps * st.warmup)), "warm-up steps");
     }
     mnv2_file_info_destroy(info);
+    uint64_t same[] = {td.train_count, td.test_count, classes, steps, st.batch, st.epochs, st.done, position};
+    tm_check_same("the dataset or the settings", same, sizeof same / sizeof same[0]);
+    tm_attach(model, o.sync_bn);
     printf("training on %u images (%ux%ux%u, %u classes), testing on %u; model %ux%ux%u, %llu batches of %u per epoch\n",
            td.train_count, td.height, td.width, td.channels, classes, td.test_count, h, w, c,
            (unsigned long long)steps, st.batch);
-    fflush(stdout);
+    cli_check_stdout();
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -347,46 +384,63 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    size_t n_x = (size_t)st.batch * h * w * c;
-    float *x = malloc(n_x * sizeof *x), *logits = malloc((size_t)st.batch * classes * sizeof *logits);
-    int32_t *y = malloc(st.batch * sizeof *y);
+    size_t n_x = (size_t)share * h * w * c;
+    float *x = malloc(n_x * sizeof *x), *logits = malloc((size_t)share * classes * sizeof *logits);
+    int32_t *y = malloc(share * sizeof *y);
     if (!x || !logits || !y)
         ex_die("out of memory");
-    int tty = isatty(fileno(stderr));
+    int tty = isatty(fileno(stderr)) && tm_rank() == 0;
+    uint64_t steps_run = 0;
+    double train_total = 0;
+    int stopping = 0; /* agreed by every process */
     mnv2_batch_options eo = bo;
     eo.shuffle = 0, eo.flip = 0, eo.pad_crop = 0, eo.drop_last = 0;
 
-    for (uint32_t e = st.done; e < st.epochs && !stop_signal; e++) {
+    for (uint32_t e = st.done; e < st.epochs && !stopping; e++) {
         ex_check(mnv2_batch_iter_get_state(it, NULL, NULL, &position), "batch iterator");
+        int epoch_over = 0; /* every batch done: the iterator is at the next epoch */
         for (uint64_t step = position / st.batch;;) {
             uint32_t b;
-            if (stop_signal)
+            if (stop_signal && tm_size() == 1)
                 break;
             double t0 = ex_now();
-            ex_check(mnv2_batch_next(it, x, n_x, y, st.batch, &b), "reading a batch");
-            if (b == 0)
+            ex_check(tm_batch_next(it, st.batch, td.train_count, x, n_x, y, share, &b), "reading a batch");
+            if (b == 0) {
+                epoch_over = 1;
                 break;
+            }
             float loss;
             ex_check(mnv2_forward(model, x, (size_t)b * h * w * c, b, MNV2_MODE_TRAIN, logits, (size_t)b * classes),
                      "forward");
             ex_check(mnv2_backward(model, y, b, &loss), "backward");
             if (!isfinite(loss))
                 ex_die("the loss is %f at step %lld: try a lower --lr", loss, (long long)model_int(model, MNV2_KEY_STEP));
+            /* Under MPI, a signal to any process stops every process after this step. */
+            const int agreed = tm_average_gradients(model, stop_signal != 0);
             ex_check(mnv2_step(model), "optimizer step");
+            steps_run++;
             st.loss_sum += (double)loss * b;
             st.correct += count_correct(logits, y, b, classes);
             st.seen += b;
             st.train_seconds += ex_now() - t0;
+            train_total += ex_now() - t0;
             if (tty)
                 progress(e + 1, st.epochs, ++step, steps, &st);
+            if (agreed && tm_size() > 1)
+                break;
         }
-        if (stop_signal)
-            break;
+        double sums[4] = {st.loss_sum, st.correct, st.seen, stop_signal != 0}; /* over all processes */
+        tm_sum(sums, 4);
+        st.loss_sum = sums[0], st.correct = sums[1], st.seen = sums[2];
+        stopping = sums[3] > 0;
+        if (stopping && !epoch_over)
+            break; /* else test, log and checkpoint the finished epoch first */
         /* The epoch is over: test, log, checkpoint. */
         if (tty)
             fprintf(stderr, "\r\033[Kepoch %u/%u  testing on %u images...", e + 1, st.epochs, td.test_count);
-        double t0 = ex_now(), test_loss, top1;
-        ex_check(mnv2_evaluate(model, td.test, &eo, &test_loss, &top1, NULL), "evaluating");
+        double t0 = ex_now(), test_loss = 0, top1 = 0;
+        if (tm_rank() == 0)
+            ex_check(mnv2_evaluate(model, td.test, &eo, &test_loss, &top1, NULL), "evaluating");
         st.eval_seconds += ex_now() - t0;
         float lr = 0;
         ex_check(mnv2_schedule_lr(model, model_int(model, MNV2_KEY_STEP) - 1, &lr), "learning rate");
@@ -395,24 +449,33 @@ int main(int argc, char **argv)
                         st.train_seconds + st.eval_seconds};
         double rate = st.seen / st.train_seconds;
         st.loss_sum = st.correct = st.seen = st.train_seconds = st.eval_seconds = 0;
-        write_checkpoint(model, it, &st, &td, o.checkpoint);
-        write_logs(&st, &o);
+        if (tm_rank() == 0) {
+            write_checkpoint(model, it, &st, &td, o.checkpoint);
+            write_logs(&st, &o);
+        }
         if (tty)
             fprintf(stderr, "\r\033[K");
         printf("epoch %u/%u: train loss %.3f acc %.2f%% | test loss %.3f acc %.2f%% | %.0f img/s %.0f s\n", e + 1,
                st.epochs, r->train_loss, r->train_acc, r->test_loss, r->test_acc, rate, r->seconds);
-        fflush(stdout);
+        cli_check_stdout();
     }
-    if (stop_signal) {
+    if (stopping || stop_signal) {
         if (tty)
             fprintf(stderr, "\r\033[K");
-        write_checkpoint(model, it, &st, &td, o.checkpoint);
-        fprintf(stderr, "%s: interrupted: checkpoint written to %s (continue with --resume %s)\n", ex_prog(),
-                o.checkpoint, o.checkpoint);
-        return 128 + stop_signal;
+        if (tm_rank() == 0) {
+            write_checkpoint(model, it, &st, &td, o.checkpoint);
+            fprintf(stderr, "%s: interrupted: checkpoint written to %s (continue with --resume %s)\n", ex_prog(),
+                    o.checkpoint, o.checkpoint);
+        }
+        tm_finalize();
+        return 128 + (stop_signal ? stop_signal : SIGTERM);
     }
-    write_logs(&st, &o);
-    ex_check(mnv2_model_save(model, td.names, td.classes, o.out), "saving model %s", o.out);
+    if (tm_rank() == 0) {
+        write_logs(&st, &o);
+        ex_check(mnv2_model_save(model, td.names, td.classes, o.out), "saving model %s", o.out);
+    }
+    tm_report(train_total, steps_run);
+    tm_finalize();
     printf("model:      %s\ncheckpoint: %s\nlog:        %s\nplot:       %s\n", o.out, o.checkpoint, o.csv, o.svg);
 
     free(x), free(logits), free(y), free(st.hist);

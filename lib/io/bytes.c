@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The growable little-endian writer used by the file format. */
 #include <stdlib.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Internal: little- and big-endian byte access, a bounds-checked reader and a growable writer. */
 #ifndef MNV2_IO_BYTES_H
 #define MNV2_IO_BYTES_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* CIFAR-10 and CIFAR-100 binary readers: label byte(s) then 32x32 R, G, B planes per record. */
 #include <errno.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* CRC-32 (IEEE), byte-wise table lookup. */
 #include "io/crc32.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Internal: CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), as zlib's crc32(). */
 #ifndef MNV2_IO_CRC32_H
 #define MNV2_IO_CRC32_H

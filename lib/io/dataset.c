@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The dataset handle: creation, accessors, class names, subsets. */
 #include <stdio.h>
 #include <stdlib.h>

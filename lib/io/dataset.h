@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Internal: the dataset handle and helpers shared by the readers. */
 #ifndef MNV2_IO_DATASET_H
 #define MNV2_IO_DATASET_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Evaluation of a model on a dataset: mean cross-entropy, top-1 and top-5 accuracy. */
 #include <math.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* What a loaded file holds besides the model: class names, iterator state, caller blob. */
 #include <stdlib.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Whole-file reads and atomic whole-file writes (POSIX). */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Internal: whole-file reads and atomic whole-file writes. */
 #ifndef MNV2_IO_FILEIO_H
 #define MNV2_IO_FILEIO_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Fitting images to the model input: channel conversion, standardisation, padding or resizing. */
 #include <math.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Internal: fitting uint8 HWC images to a model input (channels, standardisation, size). */
 #ifndef MNV2_IO_FIT_H
 #define MNV2_IO_FIT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Internal: constants of the model file format (docs/file-format.md). */
 #ifndef MNV2_IO_FORMAT_H
 #define MNV2_IO_FORMAT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* IDX readers (MNIST, Fashion-MNIST): big-endian header, unsigned-byte payload. */
 #include <stdlib.h>
 #include <string.h>

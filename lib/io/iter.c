@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The batch iterator: deterministic per-epoch shuffles, fitting and augmentation. */
 #include <stdlib.h>
 #include <string.h>

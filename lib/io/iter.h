@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Internal: the random streams of the batch iterator, shared with tests and evaluation. */
 #ifndef MNV2_IO_ITER_H
 #define MNV2_IO_ITER_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Reading model files and checkpoints (docs/file-format.md). Every length the file claims is
  * bounded by the bytes actually present before it is used; sizes come from the model. */
 #include <math.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Built-in class names of the datasets the readers know. */
 #include "io/dataset.h"
 

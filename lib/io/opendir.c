@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Dataset directories: recognise CIFAR-10, CIFAR-100 or IDX by file names. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Writing model files and checkpoints (docs/file-format.md). */
 #include <stdio.h>
 #include <stdlib.h>

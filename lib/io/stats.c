@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Dataset statistics for standardisation: exact per-channel histograms, or two passes for luma. */
 #include <math.h>
 #include <stdlib.h>

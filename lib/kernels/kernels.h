@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Internal: the kernel table. Everything about kernels comes from kernel_list.inc. */
 #ifndef MNV2_KERNELS_H
 #define MNV2_KERNELS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 // The public header used from C++: build a reduced model and run one inference forward.
 #include <mnv2.h>
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Install the build into a temporary DESTDIR and check what lands there: every public header,
-# the shared library (real name, soname and dev links, no RPATH/RUNPATH), the static library and
-# mnv2.pc; then compile and run a small program against the installed copy via pkg-config.
+# the shared library (real name, soname and dev links, no RPATH/RUNPATH), the static library,
+# mnv2.pc, the tools and the man pages; then compile and run a small program against the installed copy via pkg-config.
 #
 # usage: [CC=compiler] HEADERS="a.h b.h" install_check.sh BUILD_ROOT VERSION [CFLAGS...]
 set -euo pipefail
@@ -32,6 +33,15 @@ libdir=$(dirname "$so")
 [ -L "$libdir/libmnv2.so" ] || bad "libmnv2.so (link for -lmnv2) not installed"
 [ -f "$libdir/libmnv2.a" ] || bad "libmnv2.a not installed next to the shared library"
 if readelf -d "$so" | grep -E '\((RPATH|RUNPATH)\)'; then bad "installed $so has an RPATH/RUNPATH"; fi
+
+# Man pages: the library's overview always; each built tool in bin/ with its section-1 page.
+[ -n "$(find_one '*/share/man/man3/mnv2.3')" ] || bad "share/man/man3/mnv2.3 not installed"
+for t in mnv2-train mnv2-infer mnv2-summary mnv2-bench idx2pgm; do
+  [ -x "$build/tools/$t" ] || continue
+  [ -n "$(find_one "*/bin/$t")" ] || bad "tool $t built but not installed in bin/"
+  [ -f "$build/tools/$t.1" ] || continue   # no pages in a cross build
+  [ -n "$(find_one "*/share/man/man1/$t.1")" ] || bad "man page $t.1 not installed in share/man/man1"
+done
 
 pc=$libdir/pkgconfig/mnv2.pc
 if [ ! -f "$pc" ]; then

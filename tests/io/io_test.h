@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Helpers shared by the io tests: temporary directories, files and error checks. */
 #ifndef MNV2_IO_TEST_H
 #define MNV2_IO_TEST_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Statistics, fitting and the batch iterator: numbers, geometry, determinism, augmentation and
  * resumable state. */
 #include <math.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Model and checkpoint files: bit-identical round trips, every corruption a clean error, the input
  * standardisation (API and NORM section), atomic saves, forward compatibility rules, evaluation and
  * bit-identical resumed training. */

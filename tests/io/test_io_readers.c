@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Dataset readers on small synthetic files: valid CIFAR-10 / CIFAR-100 / IDX, directory layouts,
  * and every malformation giving a clean error code with a message naming the file. */
 #include <math.h>

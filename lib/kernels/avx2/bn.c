@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* AVX2 + FMA: batch-norm statistics, normalisation (+ clamp) and backward (with the ReLU6 mask
  * fused: one fma, two compares and two ands per vector). Vectors run along channels. The
  * reductions keep up to 32 channels' sums in registers while walking the rows when rows are

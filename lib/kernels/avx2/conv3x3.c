@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* AVX2 + FMA: full 3x3 convolution, padding 1 (the stem): forward and weight gradient.
  * Vectors run along output channels: blocks of 32 (four vectors), then single vectors, then a
  * masked tail. The forward pass computes three neighbouring pixels at once (12 accumulators),

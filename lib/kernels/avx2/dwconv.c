@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* AVX2 + FMA: 3x3 depthwise convolution, padding 1, any stride (forward, fused inference forward
  * and both gradients). Vectors run along channels, 8 at a time with a masked tail; the nine
  * weights (or, for the weight gradient, the nine accumulators) of a channel group stay in

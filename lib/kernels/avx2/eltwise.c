@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* AVX2: element-wise kernels (residual add), 32 values per step, masked tail. */
 #if !defined(__AVX2__) || !defined(__FMA__)
 #error "this file must be compiled with -mavx2 -mfma"

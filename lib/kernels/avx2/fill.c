@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The avx2 level: overwrite the kernel-table entries this level speeds up. */
 #if !defined(__AVX2__) || !defined(__FMA__)
 #error "this file must be compiled with -mavx2 -mfma"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* AVX2 + FMA: the three GEMM shapes of a 1x1 convolution and the fused inference GEMM.
  *
  * One driver for all four: blocks of kc x nc of B are packed into a stack buffer as 16-column

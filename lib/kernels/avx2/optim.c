@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* AVX2 + FMA: optimizer updates, 8 parameters per step with a masked tail. */
 #if !defined(__AVX2__) || !defined(__FMA__)
 #error "this file must be compiled with -mavx2 -mfma"

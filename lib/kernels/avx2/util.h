@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* AVX2 + FMA kernels: helpers shared by this level's files (tail masks, clamp, ReLU6 mask, masked loads / stores). */
 #ifndef MNV2_KERNELS_AVX2_UTIL_H
 #define MNV2_KERNELS_AVX2_UTIL_H

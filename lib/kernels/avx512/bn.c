@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* AVX-512 batch-norm kernels: moments, normalise (+ clamp), backward reduction and backward apply
  * (the last two with the ReLU6 mask fused: an fma, two compares under a mask and a zeroing move).
  * Channels go 16 to a zmm, masked at the ends of a row; the reductions sum chunks of rows in

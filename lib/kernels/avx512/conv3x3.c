@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* AVX-512 full 3x3 convolution, padding 1 (the stem): forward and weight gradient. Output channels
  * go 32 to a register pair (masked at the tail). The forward pass keeps six pixels x two zmm of
  * outputs in registers and sums taps in the scalar (ky, kx, ci) order; the weight gradient keeps up

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* AVX-512 depthwise 3x3 convolution, padding 1, stride 1 or 2: forward (+ bias and clamp), input
  * gradient and weight gradient. Channels go 16 to a zmm (masked at the tail); a channel block keeps
  * its nine taps in registers while it walks a row. Every output value depends only on its own row y

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* AVX-512 element-wise kernels: the residual add, 64 floats per iteration between a masked head (up
  * to the output's next 64-byte boundary) and a masked tail. */
 #if !defined(__AVX512F__) || !defined(__AVX512BW__) || !defined(__AVX512DQ__) || !defined(__AVX512VL__)

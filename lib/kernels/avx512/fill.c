@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The avx512 level: overwrite the kernel-table entries this level speeds up (all of them). */
 #if !defined(__AVX512F__) || !defined(__AVX512BW__) || !defined(__AVX512DQ__) || !defined(__AVX512VL__)
 #error "this file must be compiled with -mavx512f -mavx512bw -mavx512dq -mavx512vl"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* AVX-512 GEMMs: a 12x32 register-blocked microkernel (24 zmm accumulators, A broadcast, two zmm of
  * B per k step). B is packed per (k block, column block) into a stack buffer of 32-column panels
  * (transposed on the way for gemm_nt), except where it is read in place (gemm_tn, few rows); A is

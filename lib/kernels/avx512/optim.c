@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* AVX-512 optimizer updates (Adam / AdamW, SGD with momentum), 16 parameters per step between a
  * masked head (up to p's next 64-byte boundary) and a masked tail; the arithmetic follows the scalar
  * reference (exact division and square root). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* AVX-512 kernels: helpers shared by this level's files (masks, masked loads / stores, ReLU6 mask, prefetch,
  * heads, tap checks). */
 #ifndef MNV2_KERNELS_AVX512_UTIL_H

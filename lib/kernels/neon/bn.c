@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* NEON batch norm: per-channel sums over rows and the streaming normalise / backward-apply
  * passes (the backward ones with the ReLU6 mask fused), four channels per vector (eight per step
  * where they fit) and the rest one at a time. */

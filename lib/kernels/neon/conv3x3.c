@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* NEON full 3x3 convolution (the stem, few input channels): output channels across vectors,
  * sixteen then four at a time, the rest one at a time; every sum an FMA chain in the scalar
  * kernel's order (forward: taps, then input channels, from zero; weight gradient: rows, then

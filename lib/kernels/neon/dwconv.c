@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* NEON depthwise 3x3 (padding 1, any stride): forward, fused inference forward and both
  * gradients. Vectors run along channels: blocks of eight channels (two vectors) whose nine
  * weights (or, for the weight gradient, nine accumulators) stay in registers along a row, then a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The neon level: overwrite the kernel-table entries this level speeds up (all of them). */
 #if !defined(__ARM_NEON) || !defined(__aarch64__)
 #error "this file must be compiled for AArch64 (Advanced SIMD is baseline)"

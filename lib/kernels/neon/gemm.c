@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* NEON GEMMs: an 8x12 register tile (24 accumulators, fused multiply-add by lane) over packed
  * panels of A (kc x 8, rows zero-padded past m) and B (kc x 12, zero-padded past n), blocked over
  * k and n. Every element of C is (C or 0) + a_0 b_0 + a_1 b_1 + ... as an FMA chain in k order

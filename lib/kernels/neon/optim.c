@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* NEON optimizer updates: the scalar formulas four parameters at a time (AArch64 has vector
  * square root and divide, correctly rounded; mul + add, unfused, as the scalar kernels). */
 #if !defined(__ARM_NEON) || !defined(__aarch64__)

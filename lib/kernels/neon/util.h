@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* NEON kernels: helpers shared by this level's files (inlining macro, ReLU6 mask, 3x3 tap positions). */
 #ifndef MNV2_KERNELS_NEON_UTIL_H
 #define MNV2_KERNELS_NEON_UTIL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Scalar reference: batch-norm statistics, normalisation (+ ReLU6 clamp) and backward. */
 #include "kernels/kernels.h"
 

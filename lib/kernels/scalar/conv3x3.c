@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Scalar reference: full 3x3 convolution, padding 1 (the stem): forward and weight gradient. */
 #include "kernels/kernels.h"
 

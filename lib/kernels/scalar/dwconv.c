@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Scalar reference: 3x3 depthwise convolution, padding 1, stride 1 or 2 (forward and both gradients). */
 #include "kernels/kernels.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Scalar reference: element-wise kernels (residual add). */
 #include "kernels/kernels.h"
 

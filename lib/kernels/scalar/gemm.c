@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Scalar reference: the three GEMM shapes of a 1x1 convolution (forward, input and weight gradient). */
 #include "kernels/kernels.h"
 

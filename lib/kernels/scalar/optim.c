@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Scalar reference: optimizer updates. */
 #include <math.h>
 

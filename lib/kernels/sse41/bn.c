@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* SSE4.1 batch norm: per-channel sums over rows and the streaming normalise / backward-apply
  * passes (the backward ones with the ReLU6 mask fused), four channels per vector and the rest
  * one at a time. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* SSE4.1 full 3x3 convolution (the stem, few input channels): output channels across vectors,
  * eight then four at a time, the rest one at a time; every sum in the scalar kernel's order
  * (forward: taps, then input channels; weight gradient: rows, then columns). */

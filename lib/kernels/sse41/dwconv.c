@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* SSE4.1 depthwise 3x3 (padding 1, stride 1 or 2), four channels per vector. Forward and input
  * gradient go one output pixel at a time over all its channels (contiguous streams); each output
  * sums its taps in (ky, kx) order from zero with mul + add, like the scalar kernel, in the full,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* SSE4.1 element-wise kernels: the residual add. */
 #if !defined(__SSE4_1__)
 #error "this file must be compiled with -msse4.1"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The sse41 level: overwrite the kernel-table entries this level speeds up (all of them). */
 #if !defined(__SSE4_1__)
 #error "this file must be compiled with -msse4.1"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* SSE4.1 GEMMs: a 6x8 register tile (12 accumulators, mul + add: no FMA at this level) over
  * packed panels of B (kc x 8, zero-padded past n), blocked over k and n. Every element of C is
  * (C or 0) + a_0 b_0 + a_1 b_1 + ... in k order whatever tile it falls in: edge tiles run the

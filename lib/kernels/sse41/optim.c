@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* SSE4.1 optimizer updates: the scalar formulas four parameters at a time (sqrt and divide are
  * correctly rounded, so with mul + add the results match the scalar kernels). */
 #if !defined(__SSE4_1__)
