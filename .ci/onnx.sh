@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # CI stage: the 'onnx' test suite with everything it needs, so that nothing in it skips.
 #   ONNX Runtime: npm's onnxruntime-node (its CPU build ships in the package; --ignore-scripts skips
 #   the install script, which only fetches GPU add-ons from elsewhere), run by Debian's node.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Internal: ONNX protobuf field numbers (onnx/onnx.proto) and limits shared by the exporter
  * and the importer. */
 #ifndef MNV2_ONNX_ONNX_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* ONNX export of the inference network (opset 13): stem, inverted-residual blocks, head,
  * global average pool, classifier; batch norm folded into the convolutions or kept as
  * BatchNormalization nodes; NCHW or NHWC input; the recorded standardisation optionally first. */

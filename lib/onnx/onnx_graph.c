@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Reading an ONNX ModelProto into plain arrays (onnx_graph.h). The schema parts read nest at
  * most 7 messages deep (model, graph, value info, type, tensor type, shape, dimension); unknown
  * fields are skipped without being parsed, so a subgraph in an attribute is never entered. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Internal: an ONNX model read into plain arrays (onnx_graph.c). Every name and data field is a
  * span into the caller's buffer; nothing is copied. Only what the importer needs is kept. */
 #ifndef MNV2_ONNX_GRAPH_H

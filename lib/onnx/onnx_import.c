@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* ONNX import: the recognised network (onnx_match.c) becomes a configuration, checked against
  * mnv2's own plan of it, and a model whose tensors are filled from the graph's constants. */
 #include <math.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Recognising a MobileNetV2 in an ONNX graph: a walk along the data flow from the graph input,
  * one expected operation at a time (onnx_match.h). The first node that does not fit ends the walk
  * with MNV2_ERR_UNSUPPORTED and its name. Side computations that only feed a Reshape's shape

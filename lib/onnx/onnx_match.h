@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Internal: a MobileNetV2 recognised in an ONNX graph (onnx_match.c), before it becomes a
  * configuration and weights (onnx_import.c). Tensors point into the graph. */
 #ifndef MNV2_ONNX_MATCH_H

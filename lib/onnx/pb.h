@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Internal: the protobuf wire format, by hand. A writer that appends to a growable buffer
  * (nested messages get their length when they end) and a bounded reader over a byte range
  * (every length is checked against the bytes present before it is used; nesting is limited). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Protobuf wire format, reading side. Bounded: a length is compared with the bytes left before
  * anything is taken, varints stop at ten bytes, and nested readers carry a depth that
  * mnv2__pb_sub() refuses past PB_MAX_DEPTH. Nothing here allocates or recurses. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Protobuf wire format, writing side: varints, tags, scalar and length-delimited fields, and
  * nested messages whose lengths are written when they end. */
 #include <string.h>

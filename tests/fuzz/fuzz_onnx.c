@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* libFuzzer target: the ONNX importer (mnv2_model_import_onnx_mem()) on arbitrary bytes. It must
  * return a status, never crash, hang or leak; a model it accepts must run. Seed corpus:
  * corpus/onnx/ (small mnv2 exports: folded, BatchNormalization nodes with NHWC and a

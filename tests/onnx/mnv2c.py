@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """ctypes access to the few mnv2 calls the ONNX tests use (include/mnv2.h, include/mnv2_data.h)."""
 import ctypes as C
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Run an ONNX model in ONNX Runtime (npm onnxruntime-node, found through NODE_PATH) on one input.
 // usage: node ort_run.js model.onnx input.f32 d0,d1,d2,d3 output.f32 [threads]
 const ort = require('onnxruntime-node');

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Where the tests find ONNX Runtime for node (npm onnxruntime-node): $MNV2_ORT_DIR, a node_modules
 folder under the build directory (ort/node_modules), or ~/.cache/mnv2/ort/node_modules. Install
 one with `npm install --ignore-scripts --prefix DIR onnxruntime-node`."""

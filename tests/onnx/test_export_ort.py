@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """mnv2's ONNX export run in ONNX Runtime (npm onnxruntime-node, through node): the reduced and the
 standard network, a non-default width and class count, batch norm folded and as nodes, NCHW and
 NHWC input, the standardisation folded in. Every export passes onnx.checker.check_model; ONNX

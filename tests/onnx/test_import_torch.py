@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """torchvision's MobileNetV2 exported by torch.onnx.export, imported by mnv2_model_import_onnx_mem():
 batch norm folded (eval export) and kept (training=TrainingMode.PRESERVE), opsets 9 (Clip bounds as
 attributes), 11, 13 and 17, a non-default width and class count; then the graph variants other

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The ONNX reader's bounds (lib/onnx/pb_read.c, onnx_graph.c) and the export / import round trip
  * through memory: truncated varints and messages, lengths past the end, groups and bad field
  * numbers, nesting past the depth limit, a deeply nested subgraph (skipped, never entered), every
