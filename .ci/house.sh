@@ -71,7 +71,7 @@ lib=$dist/lib/libmnv2.so
 # (Outputs captured first: `cmd | grep -q` can fail under pipefail when grep stops reading early.)
 imports=$(nm -D --undefined-only "$lib")
 grep -q ' __stack_chk_fail' <<<"$imports" || { echo "$lib: no __stack_chk_fail"; exit 1; }
-chk=$(for f in "$lib" "$dist"/tools/{mnv2-train,mnv2-infer,mnv2-summary,mnv2-bench,idx2pgm}; do
+chk=$(for f in "$lib" "$dist"/tools/{mnv2-train,mnv2-infer,mnv2-summary,mnv2-bench,idx2pgm,mnv2-convert}; do
          nm -D --undefined-only "$f"; done | awk '{print $2}' \
       | grep -E '^__[a-z0-9_]+_chk(@|$)' | sort -u | tr '\n' ' ')
 [ -n "$chk" ] || { echo "no _FORTIFY_SOURCE (__*_chk) function imported by the library or the tools"; exit 1; }
@@ -84,7 +84,7 @@ meson install -C "$dist" --quiet >/dev/null
 pcdir=$(dirname "$(find "$prefix" -name mnv2.pc | head -n 1)")
 export PKG_CONFIG_PATH=$pcdir
 libdir=$(pkg-config --variable=libdir mnv2)
-for page in man1/mnv2-train.1 man1/mnv2-infer.1 man1/mnv2-summary.1 man1/mnv2-bench.1 man1/idx2pgm.1 man3/mnv2.3; do
+for page in man1/mnv2-train.1 man1/mnv2-infer.1 man1/mnv2-summary.1 man1/mnv2-bench.1 man1/idx2pgm.1 man1/mnv2-convert.1 man3/mnv2.3; do
   [ -f "$prefix/share/man/$page" ] || { echo "not installed: share/man/$page"; exit 1; }
 done
 LD_LIBRARY_PATH=$libdir "$prefix/bin/mnv2-summary" --preset reduced | tail -n 3

@@ -7,12 +7,16 @@
 #                PYTHON      the interpreter with PyTorch (default /usr/bin/python3)
 # For each thread count it runs mnv2-bench --json, then bench/torch_bench.py --json, and prints one
 # table. ratio = mnv2's advantage: img/s mnv2/PyTorch, latency and memory PyTorch/mnv2 (> 1: mnv2 better).
+# The batch-1 inference rows also show ONNX Runtime (bench/ort_bench.py: npm onnxruntime-node via node,
+# on ONNX files mnv2 exports in the same run; MNV2_LIB names the libmnv2.so that exports them, default
+# next to MNV2_BENCH: build/lib/libmnv2.so). "-" when node or onnxruntime-node is missing.
 # SPDX-License-Identifier: BSD-2-Clause
 set -eu
 BIN=${1:-build/tools/mnv2-bench}
 THREADS=${2:-"1 2"}
 PYTHON=${PYTHON:-/usr/bin/python3}
 BENCH_ARGS=${BENCH_ARGS:-}
+MNV2_LIB=${MNV2_LIB:-$(dirname "$BIN")/../lib/libmnv2.so}
 HERE=$(cd "$(dirname "$0")" && pwd)
 if [ ! -x "$BIN" ]; then
     echo "compare.sh: $BIN is not an executable (build mnv2-bench first, or pass its path)" >&2
@@ -29,6 +33,9 @@ for t in $THREADS; do
     echo "compare.sh: torch_bench.py, $t thread(s) ..." >&2
     # shellcheck disable=SC2086
     "$PYTHON" "$HERE/torch_bench.py" --threads "$t" --json $BENCH_ARGS >"$TMP/torch.$t.json"
+    echo "compare.sh: ort_bench.py (ONNX Runtime), $t thread(s) ..." >&2
+    # shellcheck disable=SC2086
+    "$PYTHON" "$HERE/ort_bench.py" --lib "$MNV2_LIB" --threads "$t" --json $BENCH_ARGS >"$TMP/ort.$t.json"
 done
 # shellcheck disable=SC2086
 python3 - "$TMP" $THREADS <<'PYEOF'
@@ -42,6 +49,7 @@ def load(p):
         return {'error': f'{p}: {e}'}
 M = {t: load(f'{tmp}/mnv2.{t}.json') for t in threads}
 T = {t: load(f'{tmp}/torch.{t}.json') for t in threads}
+O = {t: load(f'{tmp}/ort.{t}.json') for t in threads}
 ROWS = [  # case, unit, PyTorch key, higher is better
     ('infer_standard224_b1_ms', 'ms', 'infer_standard224_b1_ms', False),
     ('infer_standard224_b1_ms', 'ms', 'infer_standard224_b1_eager_ms', False),
@@ -65,7 +73,7 @@ def target(case, tkey, t, m, p, r):
     if case == 'train_reduced32_b32_peak_rss_mib':
         return '<= 1/4', r is not None and r >= 4.0
     return None, None
-hdr = f'{"threads":>7}  {"case":34} {"mnv2":>9} {"PyTorch":>9}  {"unit":6} {"ratio":>7}  target'
+hdr = f'{"threads":>7}  {"case":34} {"mnv2":>9} {"PyTorch":>9} {"ORT":>9}  {"unit":6} {"ratio":>7}  target'
 print('ratio = how many times better mnv2 is: img/s mnv2/PyTorch; ms and MiB PyTorch/mnv2')
 print(hdr)
 print('-' * len(hdr) + '-' * 14)
@@ -81,13 +89,14 @@ for t in threads:
             r = mv / pv if up else pv / mv
         tg, ok = target(case, tkey, t, mv, pv, r)
         tgt = '' if tg is None else f'{tg:16} {"met" if ok else "NOT met"}'
-        print(f'{t:>7}  {name:34} {f(mv):>9} {f(pv):>9}  {unit:6} {f(r):>7}  {tgt}')
+        ov = O[t].get(case) if tkey == case else None
+        print(f'{t:>7}  {name:34} {f(mv):>9} {f(pv):>9} {f(ov):>9}  {unit:6} {f(r):>7}  {tgt}')
     if m.get('gflops') is not None:
         pf = m.get('peak_fraction')
         print(f'{t:>7}  mnv2: isa {m.get("isa")}, one-core FMA peak {m["gflops"]:.1f} GFLOP/s '
               f'({m.get("gflops_loop")}), reduced training at '
               f'{"-" if pf is None else f"{100 * pf:.1f}%"} of {t} core(s)')
-    for name, d in (('mnv2-bench', m), ('torch_bench.py', p)):
+    for name, d in (('mnv2-bench', m), ('torch_bench.py', p), ('ort_bench.py', O[t])):
         if 'error' in d:
             print(f'{t:>7}  {name}: {d["error"]}')
 print()
@@ -117,4 +126,5 @@ print()
 for t in threads:
     print(f'raw {t} thread(s): mnv2 {json.dumps(M[t])}')
     print(f'raw {t} thread(s): torch {json.dumps(T[t])}')
+    print(f'raw {t} thread(s): ort {json.dumps(O[t])}')
 PYEOF

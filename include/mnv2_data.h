@@ -411,6 +411,62 @@ MNV2_API int32_t mnv2_file_info_iter_state(const mnv2_file_info *info, uint64_t 
 MNV2_API int32_t mnv2_file_info_blob(const mnv2_file_info *info, const void **data, uint64_t *size);
 /** @} */
 
+/** @defgroup onnx ONNX export and import
+ *  The inference network as an ONNX model (docs/design.md, section "ONNX"), written and read in
+ *  plain C: the protobuf wire format is produced and parsed by hand, with no protobuf library.
+ *
+ *  Export writes opset 13 (IR version 7): one input `input` (NCHW float32 `[batch, C, H, W]`,
+ *  the batch dimension symbolic, named `batch`; or NHWC with #MNV2_ONNX_NHWC), one output
+ *  `logits` (`[batch, classes]`), the convolutions with batch norm folded in (or kept as
+ *  BatchNormalization nodes with #MNV2_ONNX_BN_NODES), ReLU6 as Clip(0, 6), residual Add,
+ *  GlobalAveragePool, Flatten and a Gemm classifier. The configuration (width multiplier, block
+ *  table, stem and head channels, dropout) and the standardisation, when not folded in, go into
+ *  the model's metadata, so that an import restores them.
+ *
+ *  Import reads MobileNetV2-shaped graphs: those written by mnv2_model_export_onnx() and those of
+ *  `torch.onnx.export(torchvision.models.mobilenet_v2(...))` at opsets 11 to 18, with batch norm
+ *  folded into the convolutions (a convolution bias) or as BatchNormalization nodes, ReLU6 as
+ *  Clip with attributes or constant inputs, the pooling as GlobalAveragePool or ReduceMean, then
+ *  Flatten or Reshape, Dropout or Identity (skipped), and a Gemm or MatMul + Add classifier. The
+ *  graph is mapped to a configuration (input size, classes, stem, block table, head; the width
+ *  multiplier when the metadata or torchvision's rounding gives it, else 1 with the channels
+ *  as found) and weights; anything else is refused with #MNV2_ERR_UNSUPPORTED and a message
+ *  naming the first node that cannot be mapped. A convolution bias becomes the batch norm's
+ *  beta (gamma 1, mean 0, variance 1 - eps), which mnv2's inference folding reproduces. The
+ *  reader is bounded: every length and count is checked against the bytes present before use,
+ *  and message nesting is limited.
+ *  @{ */
+#define MNV2_ONNX_BN_NODES 1u    /**< Export flag: BatchNormalization nodes instead of folding batch norm into the convolutions. */
+#define MNV2_ONNX_NHWC 2u        /**< Export flag: input NHWC `[batch, H, W, C]` (a Transpose to NCHW first) instead of NCHW. */
+#define MNV2_ONNX_STANDARDIZE 4u /**< Export flag: the model's recorded standardisation (mnv2_model_set_normalization()) as the first nodes, (input - mean) / std, so the graph takes pixel / 255. */
+
+/** @brief Write the inference network of @p model as an ONNX model file at @p path, atomically
+ *  (as mnv2_model_save()). Uses the parameters and running statistics as they are now; the
+ *  model is only read.
+ *  @param flags 0 or any of #MNV2_ONNX_BN_NODES, #MNV2_ONNX_NHWC, #MNV2_ONNX_STANDARDIZE.
+ *  @return #MNV2_OK, #MNV2_ERR_INVALID_ARGUMENT (NULL, unknown flag), #MNV2_ERR_BAD_STATE
+ *          (#MNV2_ONNX_STANDARDIZE on a model with no standardisation), #MNV2_ERR_OUT_OF_MEMORY,
+ *          #MNV2_ERR_IO (the old file, if any, is then unchanged). Not to be called while another
+ *          thread uses the same model; distinct models are independent. */
+MNV2_API int32_t mnv2_model_export_onnx(const mnv2_model *model, uint32_t flags, const char *path);
+/** @brief As mnv2_model_export_onnx() into a new memory buffer (@p data, @p size), owned by the
+ *  caller and freed with mnv2_buffer_free(). Out-parameters are written only on success. */
+MNV2_API int32_t mnv2_model_export_onnx_mem(const mnv2_model *model, uint32_t flags, void **data, size_t *size);
+/** @brief Read an ONNX model file and build an mnv2 model from it (see the group's description
+ *  for what is accepted).
+ *  @param opts load options (max batch, threads, trainable, ISA limit; NULL or "as saved" = the
+ *         defaults of a new configuration: max batch 32, 1 thread, trainable).
+ *  @param[out] model receives the model, owned by the caller.
+ *  @return #MNV2_OK, #MNV2_ERR_INVALID_ARGUMENT, #MNV2_ERR_IO, #MNV2_ERR_FORMAT (not a valid protobuf
+ *          or ONNX message, truncated, a tensor's data size wrong), #MNV2_ERR_UNSUPPORTED (a valid
+ *          ONNX graph that is not a MobileNetV2 mnv2 can represent; the message names the node),
+ *          #MNV2_ERR_OUT_OF_MEMORY, any error of mnv2_model_create(). Thread-safe. */
+MNV2_API int32_t mnv2_model_import_onnx(const char *path, const mnv2_load_options *opts, mnv2_model **model);
+/** @brief As mnv2_model_import_onnx() from a memory buffer (only read, not kept). Thread-safe. */
+MNV2_API int32_t mnv2_model_import_onnx_mem(const void *data, size_t size, const mnv2_load_options *opts,
+                                            mnv2_model **model);
+/** @} */
+
 #ifdef __cplusplus
 }
 #endif

@@ -36,7 +36,7 @@ if readelf -d "$so" | grep -E '\((RPATH|RUNPATH)\)'; then bad "installed $so has
 
 # Man pages: the library's overview always; each built tool in bin/ with its section-1 page.
 [ -n "$(find_one '*/share/man/man3/mnv2.3')" ] || bad "share/man/man3/mnv2.3 not installed"
-for t in mnv2-train mnv2-infer mnv2-summary mnv2-bench idx2pgm; do
+for t in mnv2-train mnv2-infer mnv2-summary mnv2-bench idx2pgm mnv2-convert; do
   [ -x "$build/tools/$t" ] || continue
   [ -n "$(find_one "*/bin/$t")" ] || bad "tool $t built but not installed in bin/"
   [ -f "$build/tools/$t.1" ] || continue   # no pages in a cross build

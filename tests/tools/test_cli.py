@@ -12,7 +12,7 @@ import pytest
 
 TOOLS_DIR = os.environ.get('MNV2_TOOLS_DIR', 'build/tools')
 VERSION = os.environ.get('MNV2_VERSION', '')
-ALL_TOOLS = ['mnv2-train', 'mnv2-infer', 'mnv2-summary', 'mnv2-bench', 'idx2pgm']
+ALL_TOOLS = ['mnv2-train', 'mnv2-infer', 'mnv2-summary', 'mnv2-bench', 'idx2pgm', 'mnv2-convert']
 TOOLS = [t for t in ALL_TOOLS if os.access(os.path.join(TOOLS_DIR, t), os.X_OK)]
 
 # Per tool: an option that takes a value (its value made invalid by the table), a runtime error
@@ -29,6 +29,8 @@ PER_TOOL = {
                    'after_dashdash': (['--', '--help'], 2)},
     'idx2pgm': {'valued': None, 'runtime': [MISSING, '0', 'out.pgm'],
                 'after_dashdash': (['--', '--help', '0', 'out.pgm'], 1)},  # '--help' is the IMAGES file
+    'mnv2-convert': {'valued': None, 'runtime': [MISSING + '.mnv2', 'out.onnx'],
+                     'after_dashdash': (['--', '--help', 'out.onnx'], 1)},  # '--help' is the IN file
 }
 
 

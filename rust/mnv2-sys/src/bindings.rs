@@ -109,6 +109,9 @@ pub const MNV2_NORM_NONE: i32 = 0;
 pub const MNV2_NORM_CHANNEL: i32 = 1;
 pub const MNV2_NORM_GLOBAL: i32 = 2;
 pub const MNV2_FILE_VERSION: i32 = 1;
+pub const MNV2_ONNX_BN_NODES: i32 = 1;
+pub const MNV2_ONNX_NHWC: i32 = 2;
+pub const MNV2_ONNX_STANDARDIZE: i32 = 4;
 pub type __uint8_t = ::std::os::raw::c_uchar;
 pub type __int32_t = ::std::os::raw::c_int;
 pub type __uint32_t = ::std::os::raw::c_uint;
@@ -1618,5 +1621,55 @@ extern "C" {
         info: *const mnv2_file_info,
         data: *mut *const ::std::os::raw::c_void,
         size: *mut u64,
+    ) -> i32;
+}
+extern "C" {
+    #[doc = " @brief Write the inference network of @p model as an ONNX model file at @p path, atomically"]
+    #[doc = "  (as mnv2_model_save()). Uses the parameters and running statistics as they are now; the"]
+    #[doc = "  model is only read."]
+    #[doc = "  @param flags 0 or any of #MNV2_ONNX_BN_NODES, #MNV2_ONNX_NHWC, #MNV2_ONNX_STANDARDIZE."]
+    #[doc = "  @return #MNV2_OK, #MNV2_ERR_INVALID_ARGUMENT (NULL, unknown flag), #MNV2_ERR_BAD_STATE"]
+    #[doc = "          (#MNV2_ONNX_STANDARDIZE on a model with no standardisation), #MNV2_ERR_OUT_OF_MEMORY,"]
+    #[doc = "          #MNV2_ERR_IO (the old file, if any, is then unchanged). Not to be called while another"]
+    #[doc = "          thread uses the same model; distinct models are independent."]
+    pub fn mnv2_model_export_onnx(
+        model: *const mnv2_model,
+        flags: u32,
+        path: *const ::std::os::raw::c_char,
+    ) -> i32;
+}
+extern "C" {
+    #[doc = " @brief As mnv2_model_export_onnx() into a new memory buffer (@p data, @p size), owned by the"]
+    #[doc = "  caller and freed with mnv2_buffer_free(). Out-parameters are written only on success."]
+    pub fn mnv2_model_export_onnx_mem(
+        model: *const mnv2_model,
+        flags: u32,
+        data: *mut *mut ::std::os::raw::c_void,
+        size: *mut usize,
+    ) -> i32;
+}
+extern "C" {
+    #[doc = " @brief Read an ONNX model file and build an mnv2 model from it (see the group's description"]
+    #[doc = "  for what is accepted)."]
+    #[doc = "  @param opts load options (max batch, threads, trainable, ISA limit; NULL or \"as saved\" = the"]
+    #[doc = "         defaults of a new configuration: max batch 32, 1 thread, trainable)."]
+    #[doc = "  @param[out] model receives the model, owned by the caller."]
+    #[doc = "  @return #MNV2_OK, #MNV2_ERR_INVALID_ARGUMENT, #MNV2_ERR_IO, #MNV2_ERR_FORMAT (not a valid protobuf"]
+    #[doc = "          or ONNX message, truncated, a tensor's data size wrong), #MNV2_ERR_UNSUPPORTED (a valid"]
+    #[doc = "          ONNX graph that is not a MobileNetV2 mnv2 can represent; the message names the node),"]
+    #[doc = "          #MNV2_ERR_OUT_OF_MEMORY, any error of mnv2_model_create(). Thread-safe."]
+    pub fn mnv2_model_import_onnx(
+        path: *const ::std::os::raw::c_char,
+        opts: *const mnv2_load_options,
+        model: *mut *mut mnv2_model,
+    ) -> i32;
+}
+extern "C" {
+    #[doc = " @brief As mnv2_model_import_onnx() from a memory buffer (only read, not kept). Thread-safe."]
+    pub fn mnv2_model_import_onnx_mem(
+        data: *const ::std::os::raw::c_void,
+        size: usize,
+        opts: *const mnv2_load_options,
+        model: *mut *mut mnv2_model,
     ) -> i32;
 }
