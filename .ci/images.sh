@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # CI stage for libmnv2-image (JPEG / PNG image folders). The suite 'image' already ran in ./build
 # (the README's test command, tests/run-all.sh, installs libjpeg and libpng) and under ASan +
 # UBSan (./build-asan, without the python test and the tools test, suite 'slow'); this stage

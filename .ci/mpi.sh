@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # CI stage: data-parallel mnv2-train over MPI. Installs Open MPI, builds with -Dmpi=enabled and
 # runs meson suite 'mpi' (mpirun -np 2 and -np 3 on loopback, as root); fails if any test there is
 # skipped. Budget: 4 minutes on 2 cores (measured: 1 min 43 s with ./build reused, on a busy machine).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # CI stage: the Python package (python/). Runs after the README's test command built ./build.
 #   1. its pytest suite (meson test 'python') with nothing skipped: torch installed, c_step built
 #   2. `pip install ./python` offline into a venv (numpy, setuptools from Debian), the suite's

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # CI stage: the Rust crates (rust/) with Debian 12's cargo, rustc and bindgen, offline.
 #   1. builds the library (the README's ./build, already built in CI) and installs it into a
 #      staging directory;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # CI stage: the library on every x86 CPU level and build shape (issue "Runs on every x86-64 CPU").
 #   1. the suite under qemu-x86_64 -cpu max | Nehalem | core2duo: the detected level must be
 #      avx2 | sse41 | scalar (TCG has no AVX-512) and no test may die of SIGILL or fail;

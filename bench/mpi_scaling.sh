@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Scaling of data-parallel mnv2-train on one machine: the reduced MobileNetV2 (32x32x3; its
 # gradients are 5.3 MB, see docs/design.md) trained on synthetic images at a global batch of
 # BATCH (32), as 1 process x THREADS threads, 1 process x 1 thread and N processes x 1 thread

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """What the mnv2 Python layer adds to the library's own cost, in the two cases of issue 13:
 a reduced-preset training step at batch 32 and a standard-224 inference at batch 1.
 

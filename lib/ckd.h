@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Internal: checked size arithmetic. Every size computed from a configuration (plan.c: shapes,
  * tensor sizes, arena offsets, MACs; model.c: the one allocation; mnv2_config_stat's byte counts)
  * goes through these, so a configuration whose figures do not fit size_t (32 bits on i386) or

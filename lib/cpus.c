@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* How many CPUs this process may run on: what #MNV2_KEY_THREADS 0 means. The online CPUs, lowered
  * to the process's CPU affinity mask and to its cgroup's CPU quota where one is readable (cgroup v2
  * cpu.max, or v1 cpu.cfs_quota_us / cpu.cfs_period_us, along the process's cgroup path up to the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Internal: the number of CPUs this process may run on (#MNV2_KEY_THREADS 0). */
 #ifndef MNV2_CPUS_H
 #define MNV2_CPUS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The floating-point environment of every computing call (fpenv.h). */
 #include <pthread.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Internal: the floating-point environment the library computes in. Results must not depend on
  * the caller's: every public call that computes switches the calling thread to the default
  * environment (round to nearest, no flush-to-zero or denormals-are-zero, exceptions masked: on

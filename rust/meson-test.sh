@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # meson test 'rust' (suite 'rust'): builds and tests the crates against this build tree's
 # libmnv2.so, with Debian's cargo and rustc, offline. Exit 77 (skipped) without them.
 #   rust/meson-test.sh LIB_DIR WORK_DIR

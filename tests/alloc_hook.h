@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Test-only allocator hook: a test linked with -Wl,--wrap=malloc (and calloc, realloc,
  * aligned_alloc, posix_memalign, free; tests/meson.build's wrap_args) sends every allocation of
  * the static library and of the test through these functions, which count the live bytes and

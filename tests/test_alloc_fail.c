@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Allocation failures: the Nth allocation fails, for every N until the operation needs no more,
  * in model creation, load (file and memory), save (file and memory) and dataset open (memory and
  * directory). Each attempt must return a clean error (MNV2_ERR_OUT_OF_MEMORY, or MNV2_ERR_IO where

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The batch-statistics hook (mnv2_model_set_bn_stats_hook()), through the public API only.
  * - A hook that returns the statistics unchanged changes nothing, bit for bit, and is called once
  *   per batch-norm layer and phase; inference never calls it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Non-finite numbers never enter a model: a training forward, a backward and a step that would
  * produce NaN or infinity fail with MNV2_ERR_NOT_FINITE and leave every parameter, running
  * statistic, gradient, optimizer value and the step counter exactly as they were; tensor writes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* MNV2_ISA set to a value that is not a level of this CPU's architecture (the test's environment
  * sets it: an unknown name, or a level of the other architecture) is reported, not ignored:
  * mnv2_model_create() fails with INVALID_ARGUMENT and says why; mnv2_cpu_isa() keeps the CPU's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The library in a host program: the caller's floating-point environment, fork(), small thread
  * stacks, CPU affinity, extreme configurations (checked size arithmetic) and model files that
  * claim absurd runtime resources. */

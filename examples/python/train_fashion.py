@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Train the reduced MobileNetV2 on Fashion-MNIST with the mnv2 Python package, then classify a
 few test images and save the model (a C program loads it with mnv2_model_load()).
 

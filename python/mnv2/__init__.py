@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """mnv2: MobileNetV2 training and inference on CPUs, from Python.
 
 A thin layer over libmnv2 (ctypes, numpy): ``mnv2.Model`` trains and runs a network held by the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Checks that turn numpy arrays into what the C API expects, or refuse them with a clear message."""
 import numpy as np
 

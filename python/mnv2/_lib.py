@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Loading libmnv2.so.0 and declaring the C functions the package calls (ctypes).
 
 The library is looked up, in order: the ``MNV2_LIBRARY`` environment variable (a path), the

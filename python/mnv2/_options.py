@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Keyword options of mnv2.Model and the pinned integer keys they set (include/mnv2.h)."""
 import numbers
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """The constants of include/mnv2.h and include/mnv2_data.h, without the MNV2_ prefix.
 
 Written from the headers; python/tests/test_constants.py parses the headers and fails on any constant that
@@ -115,3 +116,6 @@ NORM_GLOBAL = 2
 FILE_VERSION = 1
 LOAD_BATCH_CAP = 256
 LOAD_MEMORY_CAP = 17179869184
+ONNX_BN_NODES = 1
+ONNX_NHWC = 2
+ONNX_STANDARDIZE = 4

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """The library's dataset readers (CIFAR-10, CIFAR-100, IDX / Fashion-MNIST), as numpy arrays.
 
 Each reader returns a Dataset: ``images`` (N, H, W, C) uint8 (a read-only zero-copy view of the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """mnv2.Model: a MobileNetV2 held by libmnv2, driven with numpy arrays."""
 import collections
 import contextlib

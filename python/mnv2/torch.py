@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Weights between mnv2 and torchvision's mobilenet_v2 (imports torch / torchvision when called).
 
 ``from_torchvision(module_or_state_dict)`` builds an mnv2.Model with the same architecture (any

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """pytest setup: the package from this source tree (unless MNV2_TEST_INSTALLED=1), and with
 MNV2_PYTHON_NO_SKIP=1 (CI) any skipped test fails the session."""
 import os

@@ -35,7 +35,8 @@ def parse(paths):
     return out
 
 
-HEADER = '''"""The constants of include/mnv2.h and include/mnv2_data.h, without the MNV2_ prefix.
+HEADER = '''# SPDX-License-Identifier: BSD-2-Clause
+"""The constants of include/mnv2.h and include/mnv2_data.h, without the MNV2_ prefix.
 
 Written from the headers; python/tests/test_constants.py parses the headers and fails on any constant that
 is missing here, differs, or is here but not in the headers. Regenerate after a header change with

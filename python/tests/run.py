@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Run the pytest suite of the mnv2 package (meson test 'python'). Exits 77 (skipped) when numpy
 or pytest is missing. Arguments go to pytest."""
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Training steps through Python equal the same steps through C bit for bit (tests/c_step.c)."""
 import os
 import subprocess

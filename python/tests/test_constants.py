@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """mnv2.constants against the #defines of include/mnv2.h and include/mnv2_data.h."""
 import os
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Every bad input of point 4 raises TypeError / ValueError naming what was expected and given;
 library errors become mnv2.Error with the status name and the library's message."""
 import numpy as np

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """How the package finds libmnv2 and refuses a wrong one."""
 import os
 import subprocess

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Model: views, state_dict, files, fit, evaluate, datasets."""
 import gzip
 import struct

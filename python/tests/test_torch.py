@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """mnv2.torch: weights to and from torchvision's mobilenet_v2 (skipped without torch / torchvision)."""
 import numpy as np
 import pytest

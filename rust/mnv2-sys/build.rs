@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 //! Links libmnv2. Where it is found, in order:
 //! 1. `MNV2_LIB_DIR`: a directory holding `libmnv2.so` (for example a meson build tree's `lib/`);
 //!    no pkg-config is run.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Test helper: recompute the CRC-32 of every section of an mnv2 model or checkpoint file image
  * in place (docs/file-format.md), so that altered bytes reach the section parsers instead of
  * failing the checksum. Walks sections while their lengths fit; stops at the first that does not. */

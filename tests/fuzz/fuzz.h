@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Shared by the fuzz targets: the libFuzzer entry point and a helper that gives the input a path
  * (for readers that only take paths). Built with libFuzzer (clang -fsanitize=fuzzer) by
  * .ci/tsan-fuzz.sh, and with replay.c (a main() that runs the committed corpus) by meson. */

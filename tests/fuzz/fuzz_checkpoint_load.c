@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Fuzz target: checkpoints (mnv2_checkpoint_load_mem). With FUZZ_FIX_CRCS (target
  * fuzz_checkpoint_fixcrc) every section's CRC is made valid first, so mutations reach the
  * section parsers instead of failing the checksum. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Fuzz target: the CIFAR-10 and CIFAR-100 readers (from memory). */
 #include "mnv2.h"
 #include "mnv2_data.h"

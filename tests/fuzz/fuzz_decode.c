@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* libFuzzer target: libmnv2-image's JPEG / PNG decoder and the evaluation transform on whatever
  * decodes. Any input must give a status (never a crash, a hang or a leak).
  * Seed corpus: tests/fuzz/corpus/decode/ (small JPEG and PNG files of every kind the decoder reads). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Fuzz target: the tools' gzip reader (tools/gzfile.c), with a 1 MiB output limit. */
 #include "gzfile.h"
 #include "fuzz.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Fuzz target: the IDX reader (from memory). The input is split into an images file and a labels
  * file at the position its first byte names (as a fraction of the size). */
 #include "mnv2.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Fuzz target: the tools' image reader (tools/image.c): PGM / PPM, and PNG when built with libpng. */
 #include "image.h"
 #include "fuzz.h"

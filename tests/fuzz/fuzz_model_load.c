@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Fuzz target: model files (mnv2_model_load_mem). Small limits: batch 1, one thread, inference
  * only, so that a valid but huge configuration stays cheap. */
 #include "mnv2.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Writes the seed corpus of the fuzz targets (tests/fuzz/corpus/<target>/): small valid inputs of
  * every reader, and a few near misses. Run by hand after a format change:
  *   build/tests/fuzz/gen_corpus tests/fuzz/corpus */

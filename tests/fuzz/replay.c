@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* A main() for the fuzz targets where libFuzzer is not used (gcc builds, meson test): runs the
  * target once on every file of the directories and files named on the command line. */
 #include <dirent.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Replays a libFuzzer target's seed corpus without libFuzzer: calls LLVMFuzzerTestOneInput() on
  * every file of the directories given, plus every truncation of each (the decoders' error paths).
  * Fails only by crashing (or a sanitizer report). */

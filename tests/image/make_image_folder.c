@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Write a synthetic image folder for mnv2-train: DIR/train/<class>/ and DIR/val/<class>/ with
  * JPEG (every third image PNG) photos-like images of random sizes around SIDE, whose class is
  * the tint of a textured pattern (learnable).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Write a reduced 1000-class model without class names whose classifier bias makes class 207
  * win by far, for mnv2-infer's ImageNet class-name fallback:  make_imagenet_model FILE */
 #include <stdio.h>

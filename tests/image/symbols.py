@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """libmnv2-image exports exactly the functions mnv2_image.h declares with MNV2_IMAGE_API, each in
 a version node of image/mnv2-image.map, and has the soname libmnv2-image.so.0.
 usage: symbols.py LIBRARY.so HEADER"""

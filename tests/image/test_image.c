@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* libmnv2-image: decoding every format variant, broken files, folders, transforms, the streaming
  * loader (determinism across worker counts, resume, skip / fail on bad files, bounded memory). */
 #include <dirent.h>

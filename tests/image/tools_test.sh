@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # mnv2-train and mnv2-infer on image folders written by make_image_folder:
 #  - training on DIR/train + DIR/val, the "input wait" figure in the epoch line;
 #  - an interrupted run (SIGINT in its second epoch) resumed from its checkpoint ends with a model

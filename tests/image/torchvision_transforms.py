@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """libmnv2-image's transforms against torchvision's, through ctypes.
 
 usage: torchvision_transforms.py LIBMNV2_IMAGE.so IMAGENET_CLASSES.txt

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Writing test images with libjpeg and libpng: every format variant the decoders must read.
  * Pixels follow pattern() so that tests can check what comes back. */
 #ifndef MNV2_TEST_IMAGE_WRITERS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Saves killed with SIGKILL at random moments (30 kills, each after a random 0..20 ms of a child
  * saving a checkpoint over and over): the target always loads, and no temporary file remains
  * once the next save has run. With O_TMPFILE (the usual case on Linux) a killed save leaves no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* compare_models A.mnv2 B.mnv2 TOL: the largest difference between the two models' parameters and
  * between their batch-norm running statistics, each relative to the largest magnitude of B's
  * array; exit 0 when both are <= TOL (TOL 0: the arrays must be bit-identical), 1 otherwise, 2 on

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Data-parallel mnv2-train over MPI on this machine (loopback), on a small synthetic IDX dataset
 # and a tiny block table. Usage: run.sh MODE MNV2_TRAIN COMPARE_MODELS
 #   sync N      --sync-bn on N processes gives the model of one process holding the whole batch
@@ -95,15 +96,16 @@ for n in (2, 3):
 EOF
     ;;
 resume)
-    # A larger block table (slower steps), 2 steps per epoch, 6 in all. SIGTERM to the processes
-    # once the first epoch's checkpoint is there: they agree to stop after the step in flight and
+    # A larger block table at width 4 (steps of tens of milliseconds even on a fast idle machine,
+    # so a signal sent within a few ms of the first checkpoint lands in epoch 2), 2 steps per
+    # epoch, 6 in all. SIGTERM to the processes once the first epoch's checkpoint is there: they agree to stop after the step in flight and
     # rank 0 writes a checkpoint. It is resumed at N = 1 and at N = 3 (--sync-bn). Few steps: at
     # this learning rate rounding differences grow by orders of magnitude within a dozen steps
     # (measured on this model from the start: 1.2e-7 after 4 steps, 3.7e-6 after 6, 1e-3 after 12).
-    big=(--preset '1,16,1,1;6,32,2,2;6,64,2,2' --epochs 3 --batch 48 --limit 96)
+    big=(--preset '1,16,1,1;6,32,2,2;6,64,2,2' --width 4 --epochs 3 --batch 48 --limit 96)
     "${mpi[@]}" -np 2 "$train" "${common[@]}" "${big[@]}" --out run.mnv2 > run.txt 2>&1 &
     pid=$!
-    for _ in $(seq 600); do [ -s run.ckpt ] && break; sleep 0.05; done
+    for _ in $(seq 30000); do [ -s run.ckpt ] && break; sleep 0.002; done
     kill -TERM $(children $pid) 2> /dev/null
     wait $pid
     rc=$?

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 //! Train the reduced MobileNetV2 on Fashion-MNIST through the safe API.
 //!
 //!     cargo run --release --example train -- [--data DIR] [--limit N] [--test-limit N]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 //! Model configuration: [`Config`] and its builder.
 use std::ptr::{self, NonNull};
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 //! Datasets, the batch iterator, evaluation and fitting images to a model input.
 use std::ffi::CString;
 use std::marker::PhantomData;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 //! The error type: a libmnv2 status code with its name and the library's detail message.
 use std::ffi::CStr;
 use std::fmt;

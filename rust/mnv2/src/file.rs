@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 //! Model and checkpoint files (docs/file-format.md of the library): save, load, checkpoints.
 use std::path::Path;
 use std::ptr;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 //! Safe Rust API of libmnv2: MobileNetV2 training and inference on CPUs.
 //!
 //! Built on the raw declarations of the `mnv2-sys` crate. Every handle of the library is owned

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 //! The model: forward, backward, optimizer steps, parameter access.
 use std::ffi::CString;
 use std::ptr::{self, NonNull};

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 //! Misuse of the safe API: every bad call returns an `Err` with the right code, a name and a
 //! non-empty message, and leaves the model usable. Nothing panics.
 mod common;

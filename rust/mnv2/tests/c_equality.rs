@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 //! One training step through the safe API equals the same step done through the raw C API
 //! (mnv2-sys calls), bit for bit: loss, every parameter, the optimizer state and the logits.
 mod common;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 //! Learning through the safe API: the small model memorises a fixed batch of random images with
 //! labels that carry no signal (training loss far below chance), and the optimizer and schedule
 //! settings reach the library.

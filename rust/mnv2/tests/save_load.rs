@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 //! Save and load, to a file and to memory: parameters, buffers, logits, class names,
 //! normalization, and checkpoints (optimizer state, step, iterator state, blob) come back equal.
 mod common;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 //! `Model`, `Config` and `Dataset` are `Send`: a model built on one thread trains on another and
 //! comes back unchanged in behaviour. (That they are not `Sync` is a compile_fail doc test.)
 mod common;

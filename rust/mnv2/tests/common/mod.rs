@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 //! Shared by the integration tests: a small model and deterministic inputs.
 #![allow(dead_code)]
 
