@@ -136,10 +136,10 @@ static int32_t model_create_body(const mnv2_config *cfg, mnv2_model **out)
     /* block_bytes: checked by the plan, a multiple of 4 plus MNV2__ALIGN; the floats are what is used. */
     const size_t floats = (p->block_bytes - MNV2__ALIGN) / sizeof(float);
     if (!(m->block = aligned_alloc(MNV2__ALIGN, p->block_bytes & ~(size_t)(MNV2__ALIGN - 1)))) {
+        const size_t mib = p->block_bytes >> 20;
         mnv2__plan_free(p);
         free(m);
-        return mnv2__fail(MNV2_ERR_OUT_OF_MEMORY, "mnv2_model_create: cannot allocate %zu MiB",
-                          p->block_bytes >> 20);
+        return mnv2__fail(MNV2_ERR_OUT_OF_MEMORY, "mnv2_model_create: cannot allocate %zu MiB", mib);
     }
     /* Arena first (64-byte aligned offsets), then parameters, buffers, gradients, moments. */
     memset(m->block, 0, floats * sizeof(float));
