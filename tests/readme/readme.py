@@ -26,6 +26,12 @@ COVERED = {
         'the "install" test of tests/abi and .ci/house.sh\'s install into a prefix',
     'dpkg --add-architecture arm64 && apt-get update':
         'the aarch64 stage of .ci/run runs these commands',
+    'dpkg --add-architecture i386 && apt-get update':
+        '.ci/x86-levels.sh runs these commands (its apt-get has -y: gcc-multilib replaces the '
+        'AArch64 cross compilers, which an interactive apt-get asks about)',
+    'apt-get install cargo rustc':
+        '.ci/rust.sh builds and tests the crates and runs the example, against an installed mnv2 '
+        'through pkg-config and (meson suite rust) against build/lib through MNV2_LIB_DIR',
 }
 
 
