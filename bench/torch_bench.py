@@ -39,7 +39,7 @@ except ImportError as e:  # no PyTorch: say so, succeed
     sys.exit(0)
 
 
-# The seed's reduced MobileNetV2 for 32x32 inputs (Table 3), as /work/shared/reference/torch_ref.py:
+# The seed's reduced MobileNetV2 for 32x32 inputs (Table 3), as the shared reference torch_ref.py:
 # stem 32 stride 2, blocks (t, c, n, s) below, head 256, no dropout; BN eps 1e-3, momentum 0.01.
 def conv_bn(cin, cout, k, s, groups=1, relu=True):
     layers = [nn.Conv2d(cin, cout, k, s, k // 2, groups=groups, bias=False),
