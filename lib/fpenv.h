@@ -18,6 +18,16 @@ typedef struct mnv2_fpenv {
 void mnv2__fpenv_enter(mnv2_fpenv *saved);
 /* Restore what mnv2__fpenv_enter saved. */
 void mnv2__fpenv_leave(const mnv2_fpenv *saved);
+/* The body of a public entry point that computes: evaluates the int32_t status expr in the
+ * library's environment and returns it, the caller's environment restored. */
+#define MNV2__RETURN_IN_FPENV(expr)                                                                  \
+    do {                                                                                           \
+        mnv2_fpenv fpenv_saved_;                                                                   \
+        mnv2__fpenv_enter(&fpenv_saved_);                                                          \
+        const int32_t fpenv_status_ = (expr);                                                      \
+        mnv2__fpenv_leave(&fpenv_saved_);                                                          \
+        return fpenv_status_;                                                                      \
+    } while (0)
 /* Switch the calling thread to the library's environment for good (worker threads). */
 void mnv2__fpenv_set_default(void);
 

@@ -782,55 +782,31 @@ static int32_t backward_logits_body(mnv2_model *m, const float *dlogits, size_t 
 
 int32_t mnv2_model_create(const mnv2_config *cfg, mnv2_model **out)
 {
-    mnv2_fpenv fe;
-    mnv2__fpenv_enter(&fe);
-    const int32_t st = model_create_body(cfg, out);
-    mnv2__fpenv_leave(&fe);
-    return st;
+    MNV2__RETURN_IN_FPENV(model_create_body(cfg, out));
 }
 
 int32_t mnv2_config_stat(const mnv2_config *cfg, int32_t stat, uint32_t batch, uint64_t *value)
 {
-    mnv2_fpenv fe;
-    mnv2__fpenv_enter(&fe);
-    const int32_t st = config_stat_body(cfg, stat, batch, value);
-    mnv2__fpenv_leave(&fe);
-    return st;
+    MNV2__RETURN_IN_FPENV(config_stat_body(cfg, stat, batch, value));
 }
 
 int32_t mnv2_config_layer_info(const mnv2_config *cfg, uint32_t index, mnv2_layer_info *info)
 {
-    mnv2_fpenv fe;
-    mnv2__fpenv_enter(&fe);
-    const int32_t st = config_layer_info_body(cfg, index, info);
-    mnv2__fpenv_leave(&fe);
-    return st;
+    MNV2__RETURN_IN_FPENV(config_layer_info_body(cfg, index, info));
 }
 
 int32_t mnv2_forward(mnv2_model *m, const float *images, size_t n_images, uint32_t batch, int32_t mode, float *logits,
                      size_t n_logits)
 {
-    mnv2_fpenv fe;
-    mnv2__fpenv_enter(&fe);
-    const int32_t st = forward_body(m, images, n_images, batch, mode, logits, n_logits);
-    mnv2__fpenv_leave(&fe);
-    return st;
+    MNV2__RETURN_IN_FPENV(forward_body(m, images, n_images, batch, mode, logits, n_logits));
 }
 
 int32_t mnv2_backward(mnv2_model *m, const int32_t *labels, uint32_t n_labels, float *loss)
 {
-    mnv2_fpenv fe;
-    mnv2__fpenv_enter(&fe);
-    const int32_t st = backward_body(m, labels, n_labels, loss);
-    mnv2__fpenv_leave(&fe);
-    return st;
+    MNV2__RETURN_IN_FPENV(backward_body(m, labels, n_labels, loss));
 }
 
 int32_t mnv2_backward_logits(mnv2_model *m, const float *dlogits, size_t n_dlogits)
 {
-    mnv2_fpenv fe;
-    mnv2__fpenv_enter(&fe);
-    const int32_t st = backward_logits_body(m, dlogits, n_dlogits);
-    mnv2__fpenv_leave(&fe);
-    return st;
+    MNV2__RETURN_IN_FPENV(backward_logits_body(m, dlogits, n_dlogits));
 }

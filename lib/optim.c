@@ -213,27 +213,15 @@ int32_t mnv2_zero_grad(mnv2_model *m)
 
 int32_t mnv2_schedule_lr(const mnv2_model *m, int64_t step, float *lr)
 {
-    mnv2_fpenv fe;
-    mnv2__fpenv_enter(&fe);
-    const int32_t st = schedule_lr_body(m, step, lr);
-    mnv2__fpenv_leave(&fe);
-    return st;
+    MNV2__RETURN_IN_FPENV(schedule_lr_body(m, step, lr));
 }
 
 int32_t mnv2_step(mnv2_model *m)
 {
-    mnv2_fpenv fe;
-    mnv2__fpenv_enter(&fe);
-    const int32_t st = step_body(m);
-    mnv2__fpenv_leave(&fe);
-    return st;
+    MNV2__RETURN_IN_FPENV(step_body(m));
 }
 
 int32_t mnv2_step_lr(mnv2_model *m, float lr)
 {
-    mnv2_fpenv fe;
-    mnv2__fpenv_enter(&fe);
-    const int32_t st = step_lr_body(m, lr);
-    mnv2__fpenv_leave(&fe);
-    return st;
+    MNV2__RETURN_IN_FPENV(step_lr_body(m, lr));
 }

@@ -123,9 +123,5 @@ static int32_t evaluate_body(mnv2_model *model, const mnv2_dataset *ds, const mn
 int32_t mnv2_evaluate(mnv2_model *model, const mnv2_dataset *ds, const mnv2_batch_options *opts, double *loss,
                       double *top1, double *top5)
 {
-    mnv2_fpenv fe;
-    mnv2__fpenv_enter(&fe);
-    const int32_t st = evaluate_body(model, ds, opts, loss, top1, top5);
-    mnv2__fpenv_leave(&fe);
-    return st;
+    MNV2__RETURN_IN_FPENV(evaluate_body(model, ds, opts, loss, top1, top5));
 }

@@ -178,9 +178,5 @@ int32_t mnv2_fit_image(const uint8_t *pixels, uint32_t height, uint32_t width, u
                        uint32_t out_width, uint32_t out_channels, const float *mean, const float *std,
                        uint32_t n_stats, float *out, size_t n_out)
 {
-    mnv2_fpenv fe;
-    mnv2__fpenv_enter(&fe);
-    const int32_t st = fit_image_body(pixels, height, width, channels, out_height, out_width, out_channels, mean, std, n_stats, out, n_out);
-    mnv2__fpenv_leave(&fe);
-    return st;
+    MNV2__RETURN_IN_FPENV(fit_image_body(pixels, height, width, channels, out_height, out_width, out_channels, mean, std, n_stats, out, n_out));
 }

@@ -278,19 +278,11 @@ int32_t mnv2_batch_iter_info(const mnv2_batch_iter *it, uint64_t *batches_per_ep
 
 int32_t mnv2_batch_iter_create(const mnv2_dataset *ds, const mnv2_batch_options *opts, mnv2_batch_iter **out)
 {
-    mnv2_fpenv fe;
-    mnv2__fpenv_enter(&fe);
-    const int32_t st = batch_iter_create_body(ds, opts, out);
-    mnv2__fpenv_leave(&fe);
-    return st;
+    MNV2__RETURN_IN_FPENV(batch_iter_create_body(ds, opts, out));
 }
 
 int32_t mnv2_batch_next(mnv2_batch_iter *it, float *images, size_t n_images, int32_t *labels, uint32_t n_labels,
                         uint32_t *batch)
 {
-    mnv2_fpenv fe;
-    mnv2__fpenv_enter(&fe);
-    const int32_t st = batch_next_body(it, images, n_images, labels, n_labels, batch);
-    mnv2__fpenv_leave(&fe);
-    return st;
+    MNV2__RETURN_IN_FPENV(batch_next_body(it, images, n_images, labels, n_labels, batch));
 }

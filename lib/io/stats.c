@@ -103,9 +103,5 @@ static int32_t dataset_stats_body(const mnv2_dataset *ds, int32_t norm, uint32_t
 
 int32_t mnv2_dataset_stats(const mnv2_dataset *ds, int32_t norm, uint32_t channels, float *mean, float *std)
 {
-    mnv2_fpenv fe;
-    mnv2__fpenv_enter(&fe);
-    const int32_t st = dataset_stats_body(ds, norm, channels, mean, std);
-    mnv2__fpenv_leave(&fe);
-    return st;
+    MNV2__RETURN_IN_FPENV(dataset_stats_body(ds, norm, channels, mean, std));
 }
