@@ -2,8 +2,11 @@
 /* Saves killed with SIGKILL at random moments (30 kills, each after a random 0..20 ms of a child
  * saving a checkpoint over and over): the target always loads, and no temporary file remains
  * once the next save has run. With O_TMPFILE (the usual case on Linux) a killed save leaves no
- * temporary at all except in the instant between naming the complete file and renaming it,
- * which at most one of the 30 kills may hit. */
+ * temporary at all except in the instant between naming the complete, synced file and renaming
+ * it, so any temporary a kill leaves must itself load as a whole checkpoint. How many kills hit
+ * that instant depends on the file system's speed (on tmpfs it is a good part of a save), so
+ * the count is printed, not bounded. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -40,6 +43,30 @@ static int has_tmpfile(const char *dir)
     (void)dir;
     return 0;
 #endif
+}
+
+/* The entries of dir other than keep; with O_TMPFILE each must be a complete checkpoint. */
+static int check_leftovers(const char *dir, const char *keep, int unnamed)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strcmp(e->d_name, keep))
+            continue;
+        n++;
+        if (unnamed) {
+            char *p = path_in(dir, e->d_name);
+            mnv2_model *l = NULL;
+            if (mnv2_checkpoint_load(p, NULL, &l, NULL) != MNV2_OK)
+                fail_msg("%s: a partial temporary was left behind (%s)", p, mnv2_last_error());
+            mnv2_model_destroy(l);
+            free(p);
+        }
+    }
+    closedir(d);
+    return n;
 }
 
 static void killed_saves(void **state)
@@ -86,15 +113,13 @@ static void killed_saves(void **state)
         mnv2_model *l = NULL;
         assert_int_equal(mnv2_checkpoint_load(path, NULL, &l, NULL), MNV2_OK);
         mnv2_model_destroy(l);
-        left += count_entries(dir) - 1;
+        left += check_leftovers(dir, "model.ckpt", unnamed);
         /* The next save cleans up whatever the killed one left. */
         assert_int_equal(mnv2_checkpoint_save(m, NULL, NULL, 0, NULL, 0, path), MNV2_OK);
         assert_int_equal(count_entries(dir), 1);
     }
     print_message("%d kills, %d left a temporary before the next save (%s)\n", mid_save, left,
                   unnamed ? "O_TMPFILE" : "named temporaries");
-    if (unnamed)
-        assert_true(left <= 1);
     /* A stale temporary of the pattern is removed; a file that only looks similar is kept. */
     char stale[4300], other[4300];
     snprintf(stale, sizeof stale, "%s.mnv2-tmp-a1B2c3", path);
