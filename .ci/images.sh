@@ -25,6 +25,9 @@ if command -v clang >/dev/null; then
   clang -fsanitize=fuzzer,address,undefined -g -O1 -Iinclude tests/fuzz/fuzz_decode.c image/*.c \
     -ljpeg -lpng -lm -lpthread -o "$out/fuzz_decode"
   cp -r tests/fuzz/corpus/decode "$out/corpus" # the fuzzer adds to it: a copy
-  "$out/fuzz_decode" -max_total_time=20 -max_len=4096 -rss_limit_mb=1024 "$out/corpus"
+  # 2 GiB: the decoder may legitimately hold 768 MiB of pixels (MNV2_IMAGE_MAX_PIXELS RGB) plus
+  # 512 MiB of libjpeg's working memory (MNV2_IMAGE_MAX_DECODER_MEMORY), e.g. for an arithmetic-coded
+  # file that describes a huge flat image in a few bytes; anything over that is a bug.
+  "$out/fuzz_decode" -max_total_time=20 -max_len=4096 -rss_limit_mb=2048 "$out/corpus"
   rm -rf "$out"
 fi

@@ -40,14 +40,35 @@ static void j_error_exit(j_common_ptr ci)
     longjmp(e->jump, 1);
 }
 
-/* Warnings pass, except premature end of data: a truncated file is an error, as PIL has it. */
+/* Warnings pass (extraneous bytes between markers and the like), except data that ends before the
+ * last block: at the end of the file or at a marker. Such a file is an error, as PIL has it for
+ * the first; stopping at once also bounds the work to the data there is (libjpeg would otherwise
+ * decode a huge header's every block from nothing, as grey). */
 static void j_emit(j_common_ptr ci, int level)
 {
     jerr *e = (jerr *)ci->err;
-    if (level < 0 && ci->err->msg_code == JWRN_JPEG_EOF && !e->truncated) {
+    if (level < 0 && (ci->err->msg_code == JWRN_JPEG_EOF || ci->err->msg_code == JWRN_HIT_MARKER)) {
         e->truncated = 1;
         ci->err->format_message(ci, e->text);
+        longjmp(e->jump, 1);
     }
+}
+
+/* Bytes of DCT coefficients libjpeg keeps for a multi-scan (progressive) image: 64 coefficients of
+ * 2 bytes per block of every component. Valid after jpeg_read_header (which sizes the components). */
+static uint64_t jpeg_coefficient_bytes(const struct jpeg_decompress_struct *ci)
+{
+    if (!jpeg_has_multiple_scans((j_decompress_ptr)ci))
+        return 0;
+    uint64_t n = 0;
+    for (int i = 0; i < ci->num_components; i++) {
+        const jpeg_component_info *k = &ci->comp_info[i];
+        /* libjpeg rounds each component up to whole MCUs (v_samp_factor x h_samp_factor blocks) */
+        uint64_t bw = (k->width_in_blocks + k->h_samp_factor - 1) / k->h_samp_factor * k->h_samp_factor;
+        uint64_t bh = (k->height_in_blocks + k->v_samp_factor - 1) / k->v_samp_factor * k->v_samp_factor;
+        n += bw * bh * 64 * sizeof(JCOEF);
+    }
+    return n;
 }
 
 static int32_t decode_jpeg(const uint8_t *d, size_t size, uint8_t **out, uint32_t *oh, uint32_t *ow, uint32_t *oc)
@@ -64,21 +85,32 @@ static int32_t decode_jpeg(const uint8_t *d, size_t size, uint8_t **out, uint32_
         jpeg_destroy_decompress(&ci);
         free(px);
         free(row);
-        return mi_fail(MNV2_ERR_FORMAT, "JPEG: %s", e.text);
+        return mi_fail(MNV2_ERR_FORMAT, e.truncated ? "JPEG: truncated (%s)" : "JPEG: %s", e.text);
     }
     jpeg_create_decompress(&ci);
+    /* A backstop for the check below: libjpeg fails rather than take more (its message is less clear). */
+    ci.mem->max_memory_to_use = MNV2_IMAGE_MAX_DECODER_MEMORY + ((size_t)1 << 24);
     jpeg_mem_src(&ci, d, (unsigned long)size);
     jpeg_read_header(&ci, TRUE);
-    int cmyk = ci.jpeg_color_space == JCS_CMYK || ci.jpeg_color_space == JCS_YCCK;
-    int grey = ci.jpeg_color_space == JCS_GRAYSCALE;
-    ci.out_color_space = cmyk ? JCS_CMYK : grey ? JCS_GRAYSCALE : JCS_RGB;
-    jpeg_start_decompress(&ci);
-    uint32_t h = ci.output_height, w = ci.output_width, c = grey ? 1 : 3;
-    int32_t rc = check_size(h, w, "JPEG");
+    /* Sizes from the header, before jpeg_start_decompress allocates (a progressive file's
+     * coefficients for the whole image) or decodes anything. */
+    int32_t rc = check_size(ci.image_height, ci.image_width, "JPEG");
+    uint64_t coefficients = rc == MNV2_OK ? jpeg_coefficient_bytes(&ci) : 0;
+    if (rc == MNV2_OK && coefficients > MNV2_IMAGE_MAX_DECODER_MEMORY)
+        rc = mi_fail(MNV2_ERR_FORMAT,
+                     "JPEG: a progressive image of %ux%u pixels needs %llu MiB of coefficient memory, over "
+                     "the decoder's limit of %u MiB",
+                     (unsigned)ci.image_width, (unsigned)ci.image_height,
+                     (unsigned long long)(coefficients >> 20), MNV2_IMAGE_MAX_DECODER_MEMORY >> 20);
     if (rc != MNV2_OK) {
         jpeg_destroy_decompress(&ci);
         return rc;
     }
+    int cmyk = ci.jpeg_color_space == JCS_CMYK || ci.jpeg_color_space == JCS_YCCK;
+    int grey = ci.jpeg_color_space == JCS_GRAYSCALE;
+    ci.out_color_space = cmyk ? JCS_CMYK : grey ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_start_decompress(&ci);
+    uint32_t h = ci.output_height, w = ci.output_width, c = grey ? 1 : 3; /* the header's: no scaling */
     px = malloc((size_t)h * w * c);
     if (cmyk)
         row = malloc((size_t)w * 4);
@@ -102,12 +134,6 @@ static int32_t decode_jpeg(const uint8_t *d, size_t size, uint8_t **out, uint32_
                                                : (uint8_t)(((255 - v) * (255 - k) + 127) / 255);
                 }
             }
-    }
-    if (e.truncated) {
-        jpeg_destroy_decompress(&ci);
-        free(px);
-        free(row);
-        return mi_fail(MNV2_ERR_FORMAT, "JPEG: truncated (%s)", e.text);
     }
     jpeg_finish_decompress(&ci);
     jpeg_destroy_decompress(&ci);

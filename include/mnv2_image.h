@@ -51,6 +51,11 @@ extern "C" {
 #define MNV2_IMAGE_MAX_SIDE 32768u
 /** Most pixels (height * width) a decoder accepts: 2^28. */
 #define MNV2_IMAGE_MAX_PIXELS 268435456u
+/** Most working memory the JPEG decoder may take besides the pixels it returns: 512 MiB. A
+ *  progressive JPEG keeps every DCT coefficient of the image until its last scan (2 bytes per
+ *  sample: about 3 bytes per pixel for 4:2:0 colour, 6 for 4:4:4), so this bounds such files to
+ *  roughly 170 or 85 megapixels. Checked from the header, before anything is allocated. */
+#define MNV2_IMAGE_MAX_DECODER_MEMORY 536870912u
 
 /** @brief The detail message of the calling thread's last failing call of this library ("" if none).
  *  Owned by the library, valid until the thread's next call. Thread-safe. */
@@ -61,7 +66,9 @@ MNV2_IMAGE_API const char *mnv2_image_last_error(void);
  *  @param[out] pixels receives height * width * channels bytes (HWC), freed with mnv2_image_free().
  *  @param[out] height, width, channels  the image's shape; channels is 1 (grey) or 3 (RGB).
  *  @return #MNV2_OK, #MNV2_ERR_INVALID_ARGUMENT (NULL), #MNV2_ERR_FORMAT (not a JPEG or PNG, corrupt
- *          or truncated data, larger than #MNV2_IMAGE_MAX_SIDE / #MNV2_IMAGE_MAX_PIXELS),
+ *          or truncated data, larger than #MNV2_IMAGE_MAX_SIDE / #MNV2_IMAGE_MAX_PIXELS /
+ *          #MNV2_IMAGE_MAX_DECODER_MEMORY; a JPEG whose compressed data ends before its last block
+ *          is truncated even when an end marker follows),
  *          #MNV2_ERR_OUT_OF_MEMORY. Thread-safe. */
 MNV2_IMAGE_API int32_t mnv2_image_decode(const void *data, size_t size, uint8_t **pixels, uint32_t *height,
                                          uint32_t *width, uint32_t *channels);

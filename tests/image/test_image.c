@@ -150,6 +150,76 @@ static void expect_format_error(const char *path)
     assert_non_null(strstr(mnv2_image_last_error(), path));
 }
 
+/* The bytes of a file (at most 1 MiB), malloc'd. */
+static uint8_t *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    uint8_t *b = malloc(1 << 20);
+    assert_non_null(b);
+    *n = fread(b, 1, 1 << 20, f);
+    fclose(f);
+    return b;
+}
+
+/* Offset of the first JPEG marker 0xFF @p code, or 0. */
+static size_t find_marker(const uint8_t *b, size_t n, uint8_t code)
+{
+    for (size_t i = 2; i + 1 < n; i++)
+        if (b[i] == 0xFF && b[i + 1] == code)
+            return i;
+    return 0;
+}
+
+static void expect_decode_error(const uint8_t *b, size_t n, const char *what)
+{
+    uint8_t *px = (uint8_t *)1;
+    uint32_t h, w, c;
+    int32_t rc = mnv2_image_decode(b, n, &px, &h, &w, &c);
+    if (rc != MNV2_ERR_FORMAT || !strstr(mnv2_image_last_error(), what))
+        fail_msg("expected MNV2_ERR_FORMAT with \"%s\", got %d: %s", what, (int)rc, mnv2_image_last_error());
+    assert_ptr_equal(px, (uint8_t *)1);
+}
+
+/* A JPEG header may promise more than its data holds: sizes and memory are checked from the header,
+ * before libjpeg allocates (a progressive file's coefficients for the whole image: a fuzzer's
+ * 59144 x 8200 header once took 970 MB), and decoding stops where the data ends. */
+static void test_jpeg_limits(void **state)
+{
+    (void)state;
+    size_t n;
+    assert_int_equal(write_jpeg(pathf("p.jpg"), 64, 64, 3, 1, 1, 90), 0);
+    uint8_t *b = slurp(pathf("p.jpg"), &n);
+    size_t sof = find_marker(b, n, 0xC2); /* SOF2: length, precision, height, width */
+    assert_true(sof > 0);
+    const struct { uint32_t h, w; const char *what; } big[] = {
+        {59144, 8200, "out of range"},          /* a side over MNV2_IMAGE_MAX_SIDE */
+        {32768, 32768, "out of range"},         /* 2^30 pixels */
+        {16384, 16384, "coefficient memory"},   /* 4:2:0: 768 MiB of coefficients */
+    };
+    for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) {
+        b[sof + 5] = (uint8_t)(big[i].h >> 8), b[sof + 6] = (uint8_t)big[i].h;
+        b[sof + 7] = (uint8_t)(big[i].w >> 8), b[sof + 8] = (uint8_t)big[i].w;
+        expect_decode_error(b, n, big[i].what);
+    }
+    /* 8000 x 8000 (96 MiB of coefficients) is within the limits: the data ends after the first
+     * blocks, and so does the decoding. */
+    b[sof + 5] = 8000 >> 8, b[sof + 6] = 8000 & 255, b[sof + 7] = 8000 >> 8, b[sof + 8] = 8000 & 255;
+    expect_decode_error(b, n, "truncated");
+    free(b);
+
+    /* A baseline file cut inside its compressed data and closed with an end marker (EOI): libjpeg
+     * would return grey for the missing blocks; an error, as for a file cut anywhere else. */
+    assert_int_equal(write_jpeg(pathf("b.jpg"), 64, 64, 3, 0, 1, 90), 0);
+    b = slurp(pathf("b.jpg"), &n);
+    size_t sos = find_marker(b, n, 0xDA);
+    assert_true(sos > 0 && sos + 40 < n);
+    size_t cut = sos + (n - sos) / 2;
+    b[cut] = 0xFF, b[cut + 1] = 0xD9;
+    expect_decode_error(b, cut + 2, "truncated");
+    free(b);
+}
+
 static void test_broken_files(void **state)
 {
     (void)state;
@@ -525,7 +595,8 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_png_variants),  cmocka_unit_test(test_jpeg_variants),
-        cmocka_unit_test(test_broken_files),  cmocka_unit_test(test_folder),
+        cmocka_unit_test(test_broken_files),  cmocka_unit_test(test_jpeg_limits),
+        cmocka_unit_test(test_folder),
         cmocka_unit_test(test_transforms),    cmocka_unit_test(test_loader),
         cmocka_unit_test(test_loader_bad_files), cmocka_unit_test(test_bounded_memory),
     };
