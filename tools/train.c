@@ -506,6 +506,10 @@ int main(int argc, char **argv)
         stopping = sums[3] > 0;
         if (stopping && !epoch_over)
             break; /* else test, log and checkpoint the finished epoch first */
+        if (st.seen == 0) /* only --skip-bad-batches skips; an epoch has at least one batch */
+            ex_die("every batch of epoch %u was skipped as bad (--skip-bad-batches): nothing was trained in it;\n"
+                   "  the model and the files of earlier epochs are as they were; try a lower --lr or a higher --max-loss",
+                   e + 1);
         /* The epoch is over: test, log, checkpoint. */
         if (tty)
             fprintf(stderr, "\r\033[Kepoch %u/%u  testing on %u images...", e + 1, st.epochs, td.test_count);
