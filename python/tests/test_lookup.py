@@ -25,3 +25,27 @@ def test_a_missing_or_foreign_library_is_a_clear_error(tmp_path):
     assert r.returncode != 0 and "LibraryNotFound" in r.stderr and "libnothing.so" in r.stderr
     r = _import({"MNV2_LIBRARY": "libm.so.6"})
     assert r.returncode != 0 and "not libmnv2" in r.stderr
+
+
+def test_another_major_is_refused():
+    # The real library, made to report version 1.0.0 (10000) through a stand-in for ctypes.CDLL.
+    code = """
+import ctypes
+real = ctypes.CDLL
+class Version:
+    restype = None
+    def __call__(self):
+        return 10000
+class Newer:
+    mnv2_version = Version()
+    def __init__(self, name, *args, **kwargs):
+        self._lib = real(name, *args, **kwargs)
+    def __getattr__(self, name):
+        return getattr(self._lib, name)
+ctypes.CDLL = Newer
+import mnv2
+"""
+    e = dict(os.environ, PYTHONPATH=SRC, MNV2_LIBRARY=mnv2.library_path)
+    r = subprocess.run([sys.executable, "-c", code], env=e, capture_output=True, text=True)
+    assert r.returncode != 0 and "LibraryNotFound" in r.stderr, r.stderr
+    assert "libmnv2 1.0.0, this package needs 0.x" in r.stderr, r.stderr
