@@ -3,8 +3,8 @@
 """torchvision's MobileNetV2 exported by torch.onnx.export, imported by mnv2_model_import_onnx_mem():
 batch norm folded (eval export) and kept (training=TrainingMode.PRESERVE), opsets 9 (Clip bounds as
 attributes), 11, 13 and 17, a non-default width and class count; then the graph variants other
-exporters write (MatMul + Add classifier, ReduceMean + Reshape pooling), each made by editing the
-exported graph. mnv2's logits must equal torchvision's within 1e-4 relative to max |logit|. Graphs
+exporters write (MatMul + Add classifier, ReduceMean + Reshape pooling, opset 18's ReduceMean with
+its axes as an input), each made by editing the exported graph. mnv2's logits must equal torchvision's within 1e-4 relative to max |logit|. Graphs
 that are not MobileNetV2 (torchvision's mobilenet_v3_small) and damaged files must be refused with
 a clear error. Exits 77 (skipped) without torch, torchvision, numpy or python3-onnx.
 
@@ -110,6 +110,22 @@ def reducemean_reshape(blob):
     return g.SerializeToString()
 
 
+def opset18_reducemean(blob):
+    """An opset-17 export relabelled opset 18, its pooling as ReduceMean with the axes as an input
+    (the form opset 18 requires). Valid: no other operation of the graph changed in opset 18.
+    Debian's python3-onnx (1.12) knows opsets up to 17, so onnx.checker cannot check this one."""
+    g = onnx.load_from_string(reducemean_reshape(blob))
+    for o in g.opset_import:
+        if o.domain in ("", "ai.onnx"):
+            o.version = 18
+    rm = next(n for n in g.graph.node if n.op_type == "ReduceMean")
+    del rm.attribute[:]
+    rm.attribute.append(helper.make_attribute("keepdims", 1))
+    g.graph.initializer.append(numpy_helper.from_array(np.array([2, 3], np.int64), "pool_axes"))
+    rm.input.append("pool_axes")
+    return g.SerializeToString()
+
+
 for classes, width, size in [(10, 0.5, 64), (1000, 1.0, 96)]:
     net = make_net(classes, width)
     x = torch.randn(2, 3, size, size)
@@ -128,6 +144,9 @@ for classes, width, size in [(10, 0.5, 64), (1000, 1.0, 96)]:
                 compare("  edited: MatMul + Add classifier", matmul_add(blob), x, ref, width)
                 compare("  edited: ReduceMean + Reshape pooling", reducemean_reshape(blob), x, ref, width)
                 good = blob
+            if opset == 17 and not preserve:
+                compare("  edited: opset 18, ReduceMean with its axes as an input", opset18_reducemean(blob), x, ref,
+                        width)
 
 # Refusals: a network that is not a MobileNetV2, a damaged file, an unsupported operation.
 v3 = torchvision.models.mobilenet_v3_small(num_classes=10).eval()
