@@ -9,10 +9,6 @@
 
 #include "config.h"
 
-/* Floats of one chunk's partial batch statistics over c channels:
- * [sum | chunk mean | residual sum about it | M2 about it | rows]. */
-#define MNV2_STATS_SLOT(c) (4 * (size_t)(c) + 4)
-
 /* The weight gradient of a 1x1 convolution over k rows (batch x pixels) is summed over this
  * many fixed row chunks, each on its own, then combined in chunk order: each thread reads the
  * rows it produced (see pool.c), and the split depends on the shape alone, never on the thread
