@@ -3,6 +3,7 @@
 #include <stdint.h>
 
 #include "batch_stats.h"
+#include "ckd.h"
 #include "layers.h"
 #include "pool.h"
 
@@ -18,6 +19,14 @@ void mnv2__stats_chunk(const mnv2_kernels *k, const float *x, size_t n, size_t c
     k->bn_moments(x, n, c, mean, mean + c, mean + 2 * c);
     slot[4 * c] = (float)n; /* n <= 2^24: exact */
 }
+
+size_t mnv2__bn_stats_scratch(size_t rows, size_t c, int *ovf)
+{
+    const size_t chunks = rows / MNV2_REDUCE_CHUNK + (rows % MNV2_REDUCE_CHUNK != 0);
+    return mnv2__ckd_mulz(ovf, chunks, mnv2__ckd_addz(ovf, mnv2__ckd_mulz(ovf, 4, c), 4)); /* MNV2_STATS_SLOT(c) */
+}
+
+size_t mnv2__bn_stats_tile(size_t k, int *ovf) { return mnv2__ckd_mulz(ovf, MNV2_REDUCE_CHUNK, k); }
 
 static size_t chunk_rows(size_t rows, size_t i)
 {

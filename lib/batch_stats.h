@@ -34,6 +34,13 @@ void mnv2__gemm_nt_bn_bwd_sums(struct mnv2_model *m, size_t k, const float *a, c
                                const float *z, size_t rows, size_t c, const float *mean, const float *mscale,
                                const float *mshift, double *d1, double *d2);
 
+/* Floats of the arena's cpart region the reductions over rows x c need: a slot per chunk of
+ * MNV2_REDUCE_CHUNK rows (the backward sums use 2c floats of each). */
+size_t mnv2__bn_stats_scratch(size_t rows, size_t c, int *ovf);
+/* Floats of a thread's tile mnv2__gemm_bn_stats() needs to form act(a) for K = k: a chunk of rows. */
+size_t mnv2__bn_stats_tile(size_t k, int *ovf);
+/* (ovf: set when a size overflows, ckd.h.) */
+
 /* The statistics of one chunk of n rows x c channels into its slot (MNV2_STATS_SLOT(c) floats):
  * its sum, then its moments about its own mean while it is in cache. */
 void mnv2__stats_chunk(const mnv2_kernels *k, const float *x, size_t n, size_t c, float *slot);

@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "batch_stats.h"
+#include "ckd.h"
 #include "layers.h"
 #include "parallel.h"
 #include "pool.h"
@@ -212,6 +213,14 @@ static void block_task(void *ctx, size_t i, uint32_t thread)
                          out + oy0 * Wo * k->cout, k->cout, m->fold + k->project.gamma, -INFINITY, INFINITY);
     if (k->residual)
         kr->add(out + oy0 * Wo * k->cout, x + oy0 * W * k->cin, n * Wo * k->cout);
+}
+
+size_t mnv2__fused_tile_floats(const plan_block *k, int *ovf)
+{
+    const size_t R = k->band, erow = mnv2__ckd_mulz(ovf, k->in_w, k->hid);
+    const size_t e = mnv2__ckd_mulz(ovf, k->stride * R + 2, erow);
+    const size_t d = mnv2__ckd_mulz(ovf, mnv2__ckd_mulz(ovf, R + 1, k->out_w), k->hid);
+    return mnv2__ckd_addz(ovf, mnv2__ckd_addz(ovf, e, 15) & ~(size_t)15, mnv2__ckd_addz(ovf, d, 15) & ~(size_t)15);
 }
 
 /* Whether a block's inference runs fused: always on one thread; on more, when its bands give every

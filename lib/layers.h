@@ -64,6 +64,10 @@ static inline bn_tmp bn_scratch(const struct mnv2_model *m)
     return t;
 }
 
+/* Floats of a thread's tile the fused inference of block k (forward.c) needs: the expanded input
+ * rows of a band (at most stride * band + 2), then, 16-float aligned, its depthwise output rows
+ * (band + 1: the first row of a later band's is unused). ovf: set when a size overflows (ckd.h). */
+size_t mnv2__fused_tile_floats(const plan_block *k, int *ovf);
 /* Convolution of a batch without BN: out = conv(in). */
 void mnv2__conv(struct mnv2_model *m, const plan_conv *c, const float *in, float *out, size_t batch);
 /* The BN's affine y = scale * z + shift of conv c, from batch statistics (mean | invstd) or,

@@ -9,18 +9,6 @@
 
 #include "config.h"
 
-/* The weight gradient of a 1x1 convolution over k rows (batch x pixels) is summed over this
- * many fixed row chunks, each on its own, then combined in chunk order: each thread reads the
- * rows it produced (see pool.c), and the split depends on the shape alone, never on the thread
- * count. Chunks after the first need an [cin x cout] partial each. */
-#define MNV2_WGRAD_MAX_CHUNKS 4
-#define MNV2_WGRAD_MIN_ROWS 256
-static inline size_t mnv2__wgrad_chunks(size_t k)
-{
-    const size_t n = k / MNV2_WGRAD_MIN_ROWS;
-    return n < 1 ? 1 : n > MNV2_WGRAD_MAX_CHUNKS ? MNV2_WGRAD_MAX_CHUNKS : n;
-}
-
 enum { CONV_STEM = 0, CONV_PW = 1, CONV_DW = 2 };
 
 /* A convolution followed by batch norm and, if act, ReLU6. Offsets are in floats. */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "batch_stats.h"
+#include "ckd.h"
 #include "layers.h"
 #include "parallel.h"
 #include "pool.h"
@@ -24,6 +25,13 @@ typedef struct band_job {
 } band_job;
 
 static size_t block_bands(const plan_block *k) { return (k->out_h + k->band - 1) / k->band; }
+
+void mnv2__dw_train_scratch(const plan_block *k, size_t batch, size_t *cpart, size_t *wpart, int *ovf)
+{
+    const size_t tasks = mnv2__ckd_mulz(ovf, batch, block_bands(k)), c = k->hid;
+    *cpart = mnv2__ckd_mulz(ovf, tasks, mnv2__ckd_addz(ovf, mnv2__ckd_mulz(ovf, 4, c), 4)); /* MNV2_STATS_SLOT(c) */
+    *wpart = mnv2__ckd_mulz(ovf, mnv2__ckd_mulz(ovf, tasks, 9), c);
+}
 
 /* The expand activation (BN + ReLU6 of z) of the input rows band g reads, in the thread's tile. */
 static const float *band_input(const band_job *j, const band_geom *g, uint32_t thread)

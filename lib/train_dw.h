@@ -27,5 +27,8 @@ void mnv2__dw_recompute(struct mnv2_model *m, const plan_block *k, size_t batch,
 void mnv2__dw_bwd_train(struct mnv2_model *m, const plan_block *k, size_t batch, const float *z_expand,
                         const float *scale, const float *shift, const float *dout, float *din, float *dwt, double *d1,
                         double *d2);
+/* The arena scratch these passes need for block k at batch: *cpart floats (a statistics slot per
+ * band), *wpart floats (a filter-gradient slot per band). ovf: set when a size overflows (ckd.h). */
+void mnv2__dw_train_scratch(const plan_block *k, size_t batch, size_t *cpart, size_t *wpart, int *ovf);
 
 #endif

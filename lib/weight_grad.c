@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "ckd.h"
 #include "layers.h"
 #include "parallel.h"
 #include "pool.h"
@@ -119,4 +120,15 @@ void mnv2__wgrad_stem(struct mnv2_model *m, size_t batch, const float *in, size_
         .in_img = h * w * cin, .out_img = ho * wo * cout, .wsize = 9 * cin * cout, .in = in, .dout = dout,
     };
     run_filter(m, &j, batch, dwt);
+}
+
+size_t mnv2__wgrad_scratch(const plan_conv *c, size_t batch, int *ovf)
+{
+    if (c->kind == CONV_PW) {
+        const size_t rows = mnv2__ckd_mulz(ovf, mnv2__ckd_mulz(ovf, batch, c->in_h), c->in_w);
+        return mnv2__ckd_mulz(ovf, mnv2__ckd_mulz(ovf, mnv2__wgrad_chunks(rows) - 1, c->cin), c->cout);
+    }
+    const size_t wsize = c->kind == CONV_STEM ? mnv2__ckd_mulz(ovf, mnv2__ckd_mulz(ovf, 9, c->cin), c->cout)
+                                              : mnv2__ckd_mulz(ovf, 9, c->cout);
+    return mnv2__ckd_mulz(ovf, wsize, batch);
 }
