@@ -43,7 +43,8 @@ static inline band_geom block_band(const plan_block *k, size_t bands, size_t i)
     return g;
 }
 
-/* Per-channel scratch for batch norm, carved from the plan's stat_tmp region. */
+/* Per-channel scratch for batch norm, carved from the plan's stat_tmp region (12 * max_c floats,
+ * arena.inc): two double arrays, then five float arrays. */
 typedef struct bn_tmp {
     double *d1, *d2;
     float *f1, *f2, *a, *b, *k;

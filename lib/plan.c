@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "batch_stats.h"
 #include "ckd.h"
 #include "cpus.h"
@@ -76,14 +77,6 @@ static uint64_t add64(builder *b, uint64_t x, uint64_t y)
     if (mnv2__ckd_add64(&r, x, y))
         overflowed(b), r = UINT64_MAX;
     return r;
-}
-static size_t align16(builder *b, size_t n) { return add(b, n, 15) & ~(size_t)15; }
-/* Reserve n floats (rounded up to 16) at the arena cursor *at; returns their offset. */
-static size_t take(builder *b, size_t *at, size_t n)
-{
-    const size_t off = *at;
-    *at = add(b, *at, align16(b, n));
-    return off;
 }
 static size_t max_sz(size_t x, size_t y) { return x > y ? x : y; }
 
@@ -188,15 +181,14 @@ static void conv_scratch(builder *b, const plan_conv *c)
         overflowed(b);
 }
 
-/* Training storage of a conv: its pre-BN output z (not the depthwise's, see plan_arena) and its
- * batch statistics. */
-static void conv_storage(builder *b, plan_conv *c)
+/* The arena regions of `where` (arena.inc) for layer obj, at the cursor; ARENA_TAIL: their floats
+ * in tail. */
+static void place(builder *b, int where, void *obj, const size_t *tail)
 {
-    if (!b->p->trainable)
-        return;
-    if (c->kind != CONV_DW)
-        c->z = take(b, &b->arena, mul4(b, b->p->batch, c->out_h, c->out_w, c->cout));
-    c->stats = take(b, &b->arena, mul(b, 2, c->cout));
+    int ovf = 0;
+    mnv2__arena_place(b->p, where, obj, tail, &b->arena, &ovf);
+    if (ovf)
+        overflowed(b);
 }
 
 /* Plan one conv + BN. wname is the weight's tensor name, bn the BN module prefix. */
@@ -206,7 +198,7 @@ static void plan_conv_layer(builder *b, plan_conv *c, int kind, int act, uint32_
     conv_shape(b, c, kind, act, in_h, in_w, cin, cout, stride, layer);
     conv_tensors(b, c, wname, bn);
     conv_scratch(b, c);
-    conv_storage(b, c);
+    place(b, ARENA_CONV, c, NULL);
 }
 
 uint32_t mnv2__plan_threads(const struct mnv2_config *cfg)
@@ -254,12 +246,8 @@ static void plan_stem(builder *b)
     plan_conv_layer(b, &p->stem, CONV_STEM, 1, (uint32_t)cfg->in_h, (uint32_t)cfg->in_w, (uint32_t)cfg->in_c, stem_c,
                     2, "features.0.0.weight", "features.0.1", "features.0");
     b->layer = "features.0";
-    const size_t stem_io = mul4(b, p->batch, p->stem.out_h, p->stem.out_w, stem_c);
-    if (p->trainable) {
-        p->input = take(b, &b->arena, mul4(b, p->batch, (size_t)cfg->in_h, (size_t)cfg->in_w, (size_t)cfg->in_c));
-        p->x0 = take(b, &b->arena, stem_io);
-    }
-    b->io_max = b->hid_max = stem_io;
+    place(b, ARENA_STEM, p, NULL);
+    b->io_max = b->hid_max = mul4(b, p->batch, p->stem.out_h, p->stem.out_w, stem_c);
 }
 
 /* Fused inference tiles: the expanded rows a band of output rows needs stay near this size. */
@@ -323,11 +311,10 @@ static void plan_inverted_residual(builder *b, uint32_t bi, uint32_t cin, uint32
     b->layer = k->project.name;
     if (k->has_expand)
         plan_band(b, k);
-    const size_t B = b->p->batch, io = mul4(b, B, k->out_h, k->out_w, cout);
-    if (b->p->trainable)
-        k->out = take(b, &b->arena, io);
+    place(b, ARENA_BLOCK, k, NULL);
+    const size_t B = b->p->batch;
     b->hid_max = max_sz(b->hid_max, mul4(b, B, h, w, k->hid));
-    b->io_max = max_sz(b->io_max, io);
+    b->io_max = max_sz(b->io_max, mul4(b, B, k->out_h, k->out_w, cout));
 }
 
 /* The block table, row by row (t, c, n, s): n blocks, the first with stride s. */
@@ -380,31 +367,25 @@ static void plan_head(builder *b)
 }
 
 /* The arena after the training storage: the classifier's activations and the scratch every
- * layer reuses. */
+ * layer reuses (the ARENA_TAIL regions of arena.inc, their sizes from what the layers asked for);
+ * then the regions stored over others (the depthwise pre-BN outputs, over s1) get their offsets. */
 static void plan_arena(builder *b)
 {
     mnv2_plan *p = b->p;
+    size_t n[MNV2_ARENA_REGIONS] = {0};
     const size_t b_head = mul(b, p->batch, p->fc_in), b_classes = mul(b, p->batch, p->classes);
     b->layer = "scratch";
-    if (p->trainable)
-        p->mask = take(b, &b->arena, b_head);
-    p->pooled = take(b, &b->arena, b_head);
-    p->logits = take(b, &b->arena, b_classes);
-    p->probs = take(b, &b->arena, b_classes);
-    b->io_max = max_sz(b->io_max, b_head); /* backward keeps the pooled gradient in g2 */
-    p->s1 = take(b, &b->arena, b->hid_max);
-    /* The depthwise pre-BN output is not kept: it lives in scratch (s1) and the backward
-     * computes it again from the stored expand output. */
-    for (uint32_t i = 0; p->trainable && i < p->n_blocks; i++)
-        p->blocks[i].dw.z = p->s1;
-    p->s2 = take(b, &b->arena, b->hid_max);
-    p->g1 = take(b, &b->arena, b->io_max);
-    p->g2 = take(b, &b->arena, b->io_max);
-    p->stat_tmp = take(b, &b->arena, mul(b, 12, p->max_c));
-    p->cpart = take(b, &b->arena, p->trainable ? b->cpart : 0);
-    p->wpart = take(b, &b->arena, p->trainable ? b->wpart : 0);
+    n[ARENA_mask] = n[ARENA_pooled] = b_head;
+    n[ARENA_logits] = n[ARENA_probs] = b_classes;
+    n[ARENA_s1] = n[ARENA_s2] = b->hid_max;
+    n[ARENA_g1] = n[ARENA_g2] = max_sz(b->io_max, b_head); /* backward keeps the pooled gradient in g2 */
+    n[ARENA_stat_tmp] = mul(b, 12, p->max_c);
+    n[ARENA_cpart] = p->trainable ? b->cpart : 0;
+    n[ARENA_wpart] = p->trainable ? b->wpart : 0;
     p->tile_floats = b->tile_floats;
-    p->tile = take(b, &b->arena, mul(b, p->threads, b->tile_floats));
+    n[ARENA_tile] = mul(b, p->threads, b->tile_floats);
+    place(b, ARENA_TAIL, p, n);
+    mnv2__arena_share(p);
     p->arena_floats = b->arena;
 }
 

@@ -17,7 +17,7 @@ typedef struct plan_conv {
     uint32_t in_h, in_w, cin, out_h, out_w, cout, stride;
     size_t w, gamma, beta;   /* offsets into the parameters (and gradients) */
     size_t rmean, rvar;      /* offsets into the buffers */
-    size_t z;                /* training: arena offset of the stored pre-BN output (max batch) */
+    size_t z;                /* training: arena offset of the pre-BN output (max batch; depthwise: in s1) */
     size_t stats;            /* training: arena offset of [mean | invstd], 2 * cout */
     uint64_t macs, params;
     char name[40];           /* torchvision prefix, e.g. "features.2.conv.1" */
@@ -51,7 +51,8 @@ typedef struct mnv2_plan {
     uint32_t n_tensors;
     plan_tensor *tensors;
     uint64_t macs;
-    /* Arena (floats). Training storage first (only in trainable models), then scratch. */
+    /* Arena (floats), laid out by the table in arena.inc: training storage first (only in trainable
+     * models), then scratch. */
     size_t input;                     /* training: copy of the input batch (stem weight gradient) */
     size_t x0;                        /* training: stored stem activation (input of block 0) */
     size_t pooled, mask, logits, probs;
