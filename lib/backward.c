@@ -7,8 +7,11 @@
  * affine. */
 #include <string.h>
 
+#include "batch_stats.h"
 #include "layers.h"
 #include "parallel.h"
+#include "train_dw.h"
+#include "weight_grad.h"
 
 /* The forward's affine of c, for the ReLU6 mask (NULL, NULL without an activation). */
 static void mask_affine(struct mnv2_model *m, const plan_conv *c, const float **mscale, const float **mshift)
@@ -57,8 +60,7 @@ static void bn_backward(struct mnv2_model *m, const plan_conv *c, const float *d
     const float *mscale, *mshift;
     mask_affine(m, c, &mscale, &mshift);
     bn_tmp t = bn_scratch(m);
-    mnv2__par_bn_bwd_sums(m, z, dy, batch * c->out_h * c->out_w, c->cout, arena(m, c->stats), mscale, mshift, t.d1,
-                          t.d2);
+    mnv2__bn_bwd_sums(m, z, dy, batch * c->out_h * c->out_w, c->cout, arena(m, c->stats), mscale, mshift, t.d1, t.d2);
     bn_backward_apply(m, c, dy, z, dz, batch, mscale, mshift);
 }
 
@@ -73,19 +75,18 @@ static void conv_backward(struct mnv2_model *m, const plan_conv *c, const float 
     switch (c->kind) {
     case CONV_PW: {
         const size_t rows = batch * c->in_h * c->in_w;
-        mnv2__par_gemm_wgrad(m, c->cin, c->cout, rows, in, dz, gw);
+        mnv2__wgrad_1x1(m, c->cin, c->cout, rows, in, dz, gw);
         if (din)
             mnv2__par_gemm(m, GEMM_NT, rows, c->cin, c->cout, dz, c->cout, w, c->cout, din, c->cin, 0, NULL, 0.0f, 0.0f);
         break;
     }
     case CONV_DW:
-        mnv2__par_dw_bwd_filter(m, batch, in, c->in_h, c->in_w, c->cin, dz, c->out_h, c->out_w, c->stride, gw);
+        mnv2__wgrad_dw(m, batch, in, c->in_h, c->in_w, c->cin, dz, c->out_h, c->out_w, c->stride, gw);
         if (din)
             mnv2__par_dw_bwd_data(m, batch, dz, c->out_h, c->out_w, c->cin, w, din, c->in_h, c->in_w, c->stride);
         break;
     default: /* the stem: its input is the image, which needs no gradient */
-        mnv2__par_conv3x3_bwd_filter(m, batch, in, c->in_h, c->in_w, c->cin, dz, c->out_h, c->out_w, c->cout, c->stride,
-                                     gw);
+        mnv2__wgrad_stem(m, batch, in, c->in_h, c->in_w, c->cin, dz, c->out_h, c->out_w, c->cout, c->stride, gw);
         break;
     }
 }
@@ -105,7 +106,7 @@ static void dw_recompute(struct mnv2_model *m, const plan_block *k, const float 
     bn_tmp t = bn_scratch(m);
     mnv2__bn_affine(m, &k->expand, arena(m, k->expand.stats), t.a, t.b);
     mnv2__bn_affine(m, dc, arena(m, dc->stats), t.f1, t.f2);
-    mnv2__par_dw_recompute(m, k, batch, arena(m, k->expand.z), t.a, t.b, t.f1, t.f2, zd, ad);
+    mnv2__dw_recompute(m, k, batch, arena(m, k->expand.z), t.a, t.b, t.f1, t.f2, zd, ad);
 }
 
 /* Block k's projection input gradient into da (the gradient w.r.t. the depthwise activation), from
@@ -117,8 +118,8 @@ static void project_dw_backward(struct mnv2_model *m, const plan_block *k, const
     const float *mscale, *mshift, *zd = arena(m, dc->z);
     bn_tmp t = bn_scratch(m);
     mask_affine(m, dc, &mscale, &mshift);
-    mnv2__par_gemm_nt_bn_bwd_sums(m, pc->cout, dzp, m->params + pc->w, da, zd, batch * dc->out_h * dc->out_w,
-                                  dc->cout, arena(m, dc->stats), mscale, mshift, t.d1, t.d2);
+    mnv2__gemm_nt_bn_bwd_sums(m, pc->cout, dzp, m->params + pc->w, da, zd, batch * dc->out_h * dc->out_w, dc->cout,
+                              arena(m, dc->stats), mscale, mshift, t.d1, t.d2);
     bn_backward_apply(m, dc, da, zd, da, batch, mscale, mshift);
 }
 
@@ -131,7 +132,7 @@ static void dw_expand_backward(struct mnv2_model *m, const plan_block *k, const 
     const float *ze = arena(m, ec->z), *mscale, *mshift;
     bn_tmp t = bn_scratch(m);
     mask_affine(m, ec, &mscale, &mshift);
-    mnv2__par_dw_bwd_train(m, k, batch, ze, mscale, mshift, dzd, dze, m->grads + k->dw.w, t.d1, t.d2);
+    mnv2__dw_bwd_train(m, k, batch, ze, mscale, mshift, dzd, dze, m->grads + k->dw.w, t.d1, t.d2);
     bn_backward_apply(m, ec, dze, ze, dze, batch, mscale, mshift);
 }
 

@@ -2,9 +2,12 @@
 /* The forward pass: stem -> blocks -> head -> pool -> dropout -> classifier. */
 #include <math.h>
 
+#include "batch_stats.h"
+#include "ckd.h"
 #include "layers.h"
 #include "parallel.h"
 #include "pool.h"
+#include "train_dw.h"
 
 void mnv2__conv(struct mnv2_model *m, const plan_conv *c, const float *in, float *out, size_t batch)
 {
@@ -139,10 +142,10 @@ static float *conv_train(struct mnv2_model *m, const plan_conv *c, const float *
     const size_t rows = batch * c->out_h * c->out_w;
     bn_tmp t = bn_scratch(m);
     if (c->kind == CONV_PW) {
-        mnv2__par_gemm_stats(m, rows, c->cout, c->cin, in, NULL, NULL, m->params + c->w, z, t.d1, t.d2);
+        mnv2__gemm_bn_stats(m, rows, c->cout, c->cin, in, NULL, NULL, m->params + c->w, z, t.d1, t.d2);
     } else {
         mnv2__conv(m, c, in, z, batch);
-        mnv2__par_bn_stats(m, z, rows, c->cout, t.d1, t.d2);
+        mnv2__bn_stats(m, z, rows, c->cout, t.d1, t.d2);
     }
     bn_batch_stats(m, c, t.d1, t.d2, rows);
     return z;
@@ -212,6 +215,14 @@ static void block_task(void *ctx, size_t i, uint32_t thread)
         kr->add(out + oy0 * Wo * k->cout, x + oy0 * W * k->cin, n * Wo * k->cout);
 }
 
+size_t mnv2__fused_tile_floats(const plan_block *k, int *ovf)
+{
+    const size_t R = k->band, erow = mnv2__ckd_mulz(ovf, k->in_w, k->hid);
+    const size_t e = mnv2__ckd_mulz(ovf, k->stride * R + 2, erow);
+    const size_t d = mnv2__ckd_mulz(ovf, mnv2__ckd_mulz(ovf, R + 1, k->out_w), k->hid);
+    return mnv2__ckd_addz(ovf, mnv2__ckd_addz(ovf, e, 15) & ~(size_t)15, mnv2__ckd_addz(ovf, d, 15) & ~(size_t)15);
+}
+
 /* Whether a block's inference runs fused: always on one thread; on more, when its bands give every
  * thread two tasks. Otherwise (small maps at small batches, where the expanded tensor fits in
  * cache anyway) it runs layer by layer, each layer split over rows across the threads. Both ways
@@ -224,7 +235,7 @@ static int fused_pays(const struct mnv2_model *m, const plan_block *k, size_t ba
 
 static void block_infer_fused(struct mnv2_model *m, const plan_block *k, const float *x, float *out, size_t batch)
 {
-    block_job j = {m, k, x, out, (k->out_h + k->band - 1) / k->band};
+    block_job j = {.m = m, .k = k, .x = x, .out = out, .bands = (k->out_h + k->band - 1) / k->band};
     mnv2__pool_run(m->pool, batch * j.bands, block_task, &j);
 }
 
@@ -237,13 +248,13 @@ static void block_train_expanded(struct mnv2_model *m, const plan_block *k, cons
     const float *ze = conv_train(m, &k->expand, x, batch);
     bn_tmp t = bn_scratch(m);
     mnv2__bn_affine(m, &k->expand, arena(m, k->expand.stats), t.a, t.b);
-    mnv2__par_dw_train(m, k, batch, ze, t.a, t.b, arena(m, k->dw.z), t.d1, t.d2);
+    mnv2__dw_train(m, k, batch, ze, t.a, t.b, arena(m, k->dw.z), t.d1, t.d2);
     bn_batch_stats(m, &k->dw, t.d1, t.d2, batch * k->dw.out_h * k->dw.out_w);
     const plan_conv *pc = &k->project;
     const size_t rows = batch * pc->out_h * pc->out_w;
     mnv2__bn_affine(m, &k->dw, arena(m, k->dw.stats), t.a, t.b);
-    mnv2__par_gemm_stats(m, rows, pc->cout, pc->cin, arena(m, k->dw.z), t.a, t.b, m->params + pc->w, arena(m, pc->z),
-                         t.d1, t.d2);
+    mnv2__gemm_bn_stats(m, rows, pc->cout, pc->cin, arena(m, k->dw.z), t.a, t.b, m->params + pc->w, arena(m, pc->z),
+                        t.d1, t.d2);
     bn_batch_stats(m, pc, t.d1, t.d2, rows);
     mnv2__bn_act(m, pc, arena(m, pc->z), out, batch, arena(m, pc->stats));
 }

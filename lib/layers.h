@@ -43,7 +43,8 @@ static inline band_geom block_band(const plan_block *k, size_t bands, size_t i)
     return g;
 }
 
-/* Per-channel scratch for batch norm, carved from the plan's stat_tmp region. */
+/* Per-channel scratch for batch norm, carved from the plan's stat_tmp region (12 * max_c floats,
+ * arena.inc): two double arrays, then five float arrays. */
 typedef struct bn_tmp {
     double *d1, *d2;
     float *f1, *f2, *a, *b, *k;
@@ -64,6 +65,10 @@ static inline bn_tmp bn_scratch(const struct mnv2_model *m)
     return t;
 }
 
+/* Floats of a thread's tile the fused inference of block k (forward.c) needs: the expanded input
+ * rows of a band (at most stride * band + 2), then, 16-float aligned, its depthwise output rows
+ * (band + 1: the first row of a later band's is unused). ovf: set when a size overflows (ckd.h). */
+size_t mnv2__fused_tile_floats(const plan_block *k, int *ovf);
 /* Convolution of a batch without BN: out = conv(in). */
 void mnv2__conv(struct mnv2_model *m, const plan_conv *c, const float *in, float *out, size_t batch);
 /* The BN's affine y = scale * z + shift of conv c, from batch statistics (mean | invstd) or,

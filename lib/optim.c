@@ -69,7 +69,7 @@ static void finite_task(void *ctx, size_t i, uint32_t thread)
 
 int mnv2__all_finite(mnv2_model *m, const float *a, size_t n)
 {
-    finite_job j = {a, n, 0};
+    finite_job j = {.a = a, .n = n};
     mnv2__pool_run(m->pool, (n + CHECK_CHUNK - 1) / CHECK_CHUNK, finite_task, &j);
     return !atomic_load(&j.bad);
 }
@@ -146,7 +146,10 @@ static int32_t apply(mnv2_model *m, float lr, const char *fn)
 {
     const mnv2_train_opts *t = &m->cfg.train;
     const int64_t step = t->step + 1;
-    step_job j = {m, lr, (float)(1.0 - pow(t->beta1, (double)step)), (float)(1.0 - pow(t->beta2, (double)step)), 0, 0};
+    step_job j = {
+        .m = m, .lr = lr, .bc1 = (float)(1.0 - pow(t->beta1, (double)step)),
+        .bc2 = (float)(1.0 - pow(t->beta2, (double)step)),
+    };
     mnv2__pool_run(m->pool, m->plan->n_tensors, check_task, &j);
     if (atomic_load(&j.bad)) {
         const plan_tensor *ten = &m->plan->tensors[atomic_load(&j.bad_tensor)];

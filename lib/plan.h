@@ -9,22 +9,6 @@
 
 #include "config.h"
 
-/* Floats of one chunk's partial batch statistics over c channels:
- * [sum | chunk mean | residual sum about it | M2 about it | rows]. */
-#define MNV2_STATS_SLOT(c) (4 * (size_t)(c) + 4)
-
-/* The weight gradient of a 1x1 convolution over k rows (batch x pixels) is summed over this
- * many fixed row chunks, each on its own, then combined in chunk order: each thread reads the
- * rows it produced (see pool.c), and the split depends on the shape alone, never on the thread
- * count. Chunks after the first need an [cin x cout] partial each. */
-#define MNV2_WGRAD_MAX_CHUNKS 4
-#define MNV2_WGRAD_MIN_ROWS 256
-static inline size_t mnv2__wgrad_chunks(size_t k)
-{
-    const size_t n = k / MNV2_WGRAD_MIN_ROWS;
-    return n < 1 ? 1 : n > MNV2_WGRAD_MAX_CHUNKS ? MNV2_WGRAD_MAX_CHUNKS : n;
-}
-
 enum { CONV_STEM = 0, CONV_PW = 1, CONV_DW = 2 };
 
 /* A convolution followed by batch norm and, if act, ReLU6. Offsets are in floats. */
@@ -33,7 +17,7 @@ typedef struct plan_conv {
     uint32_t in_h, in_w, cin, out_h, out_w, cout, stride;
     size_t w, gamma, beta;   /* offsets into the parameters (and gradients) */
     size_t rmean, rvar;      /* offsets into the buffers */
-    size_t z;                /* training: arena offset of the stored pre-BN output (max batch) */
+    size_t z;                /* training: arena offset of the pre-BN output (max batch; depthwise: in s1) */
     size_t stats;            /* training: arena offset of [mean | invstd], 2 * cout */
     uint64_t macs, params;
     char name[40];           /* torchvision prefix, e.g. "features.2.conv.1" */
@@ -67,7 +51,8 @@ typedef struct mnv2_plan {
     uint32_t n_tensors;
     plan_tensor *tensors;
     uint64_t macs;
-    /* Arena (floats). Training storage first (only in trainable models), then scratch. */
+    /* Arena (floats), laid out by the table in arena.inc: training storage first (only in trainable
+     * models), then scratch. */
     size_t input;                     /* training: copy of the input batch (stem weight gradient) */
     size_t x0;                        /* training: stored stem activation (input of block 0) */
     size_t pooled, mask, logits, probs;

@@ -21,8 +21,12 @@ typedef struct cifar_kind {
     const char *const *names;
 } cifar_kind;
 
-static const cifar_kind cifar10 = {"CIFAR-10", 1, 10, 0, mnv2__cifar10_names};
-static const cifar_kind cifar100 = {"CIFAR-100", 2, 100, 20, mnv2__cifar100_names};
+static const cifar_kind cifar10 = {
+    .name = "CIFAR-10", .label_bytes = 1, .classes = 10, .coarse_classes = 0, .names = mnv2__cifar10_names,
+};
+static const cifar_kind cifar100 = {
+    .name = "CIFAR-100", .label_bytes = 2, .classes = 100, .coarse_classes = 20, .names = mnv2__cifar100_names,
+};
 
 /* Number of records in `size` bytes, or an error naming `what`. */
 static int32_t record_count(const cifar_kind *k, uint64_t size, const char *what, uint32_t *count)

@@ -321,7 +321,7 @@ static int32_t export_mem(const mnv2_model *model, uint32_t flags, mnv2_wr *w)
     for (uint32_t i = 0; i < model->plan->n_tensors; i++)
         if (model->plan->tensors[i].numel > cap)
             cap = model->plan->tensors[i].numel;
-    exporter e = {model, w, flags, 0, malloc((cap + model->plan->max_c) * sizeof(float))};
+    exporter e = {.m = model, .w = w, .flags = flags, .tmp = malloc((cap + model->plan->max_c) * sizeof(float))};
     if (!e.tmp)
         return mnv2__fail(MNV2_ERR_OUT_OF_MEMORY, "ONNX export: out of memory");
     mnv2__pb_int(w, ONNX_MODEL_IR_VERSION, MNV2__ONNX_IR_VERSION);

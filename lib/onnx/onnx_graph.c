@@ -349,7 +349,7 @@ int mnv2__ox_tensor_ints(const ox_tensor *t, int64_t *dst, uint64_t cap)
         return 1;
     }
     uint32_t got = 0;
-    pb_field f = {0, PB_LEN, 0, t->packed};
+    pb_field f = {.wire = PB_LEN, .s = t->packed};
     if (!add_ints(&f, dst, (uint32_t)cap, &got) || got != n)
         return 0;
     if (w == 4)

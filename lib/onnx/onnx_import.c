@@ -314,7 +314,7 @@ static int32_t import(const uint8_t *d, size_t size, const mnv2_load_options *o,
     memset(&n, 0, sizeof n);
     mnv2_config *cfg = NULL;
     mnv2_model *m = NULL;
-    filler f = {NULL, what, 0.0, NULL};
+    filler f = {.what = what};
     int32_t rc = mnv2__ox_graph_read(d, size, what, &g);
     if (rc == MNV2_OK)
         rc = mnv2__mx_match(&g, what, &n);

@@ -8,7 +8,7 @@
 
 pb_rd mnv2__pb_reader(const void *p, size_t n)
 {
-    pb_rd r = {(const uint8_t *)p, n, 0};
+    pb_rd r = {.p = (const uint8_t *)p, .left = n, .depth = 0};
     return r;
 }
 
