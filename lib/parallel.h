@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Internal: the kernels run across the model's threads. Each splits its work into ranges whose
  * results do not depend on the split (see kernel_list.inc), or into fixed chunks combined in a
- * fixed order, so results are bit-identical whatever the thread count. */
+ * fixed order, so results are bit-identical whatever the thread count (docs/design.md,
+ * "Invariants"). */
 #ifndef MNV2_PARALLEL_H
 #define MNV2_PARALLEL_H
 #include <stddef.h>
