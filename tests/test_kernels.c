@@ -889,8 +889,9 @@ static void check_sgd(const mnv2_kernels *t)
  * The engine's own calls. A model of each preset in engine_runs[] is created on one thread, its
  * kernel table replaced by recorders that note each call's shape and compute nothing (every shape
  * follows from the plan, never from the data: the arena starts zeroed, so the passes run on zeros
- * and succeed), and run through a training forward, backward, optimizer step and inference. Every
- * distinct (kernel, shape) is then checked against scalar at every level like the shapes above.
+ * and succeed), and run through two training steps (forward, backward, Adam, then SGD) and an
+ * inference. Every distinct (kernel, shape) is then checked against scalar at every level like the
+ * shapes above.
  * On more threads the engine calls the same kernels on sub-ranges of these calls (rows, column
  * blocks, bands: the split checks above and test_threads hold those to the same bits). Dimensions
  * along which no output is a sum are cut to a few rows or values (the split checks show no output
@@ -900,8 +901,8 @@ static void check_sgd(const mnv2_kernels *t)
 
 /* The presets at the batches the tests and the benchmark run them: reduced (32x32) at 32, its
  * default (test_learning, --bench), and at 1; standard (224x224) at 1. Together they give the
- * weight gradients row chunks of 8 to 3136 rows, the batch-norm reductions chunks of 1 to 256
- * rows and bands of up to 672. */
+ * 1x1 weight gradients sums over 1 (the classifier's, over the batch) to 3136 rows and the
+ * batch-norm reductions 8 to 672 rows (chunks of up to 256, bands beyond). */
 static const struct engine_run {
     int32_t preset;
     uint32_t batch;
@@ -914,9 +915,10 @@ static const struct engine_run {
 
 enum { CUT_M = 16, CUT_ROWS = 17, CUT_N = 4096 };
 
-/* A recorded call: the kernel, its sizes (in the order of kernel_list.inc's parameters), the
- * flags that select a path (acc, centre given, ReLU6 mask given, decoupled / nesterov) and the
- * clamp bounds; run is the engine_runs[] entry that first made it. */
+/* A recorded call: the kernel, its sizes (products: m, n, k; convolutions: h, w, cin, cout,
+ * stride, y0, y1, ho; the others: rows or n, then c), the flag that selects a path (acc, centre
+ * given, ReLU6 mask given, weight decay mode, nesterov) and the clamp bounds; run is the
+ * engine_runs[] entry that first made it. */
 typedef struct ecall {
     int kernel, flag, run;
     size_t d[8];
