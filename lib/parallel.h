@@ -2,7 +2,7 @@
 /* Internal: how work is split over the model's threads. Each pass splits its work into ranges
  * whose results do not depend on the split (see kernel_list.inc), or into fixed chunks combined in
  * a fixed order (batch_stats.h, weight_grad.h, train_dw.h), so results are bit-identical whatever
- * the thread count. */
+ * the thread count (docs/design.md, "Invariants"). */
 #ifndef MNV2_PARALLEL_H
 #define MNV2_PARALLEL_H
 #include <stddef.h>

@@ -2,7 +2,8 @@
 /* Batch-norm semantics against their definitions (white-box: reads the plan and the arena).
  * Training: normalise with the batch mean and biased variance; running statistics move by the
  * Keras momentum m (running = m * running + (1 - m) * batch) using the unbiased variance, as
- * PyTorch does. Inference: normalise with the running statistics. */
+ * PyTorch does. Inference: normalise with the running statistics. And the depthwise pre-BN
+ * output the backward recomputes for the BN backward is the forward's, bit for bit. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -171,6 +172,73 @@ static void torch_momentum_convention(void **state)
     mnv2_config_destroy(c);
 }
 
+/* The backward computes each depthwise convolution's pre-BN output again (it is not stored) and
+ * must get the forward's bits (docs/design.md, "Invariants"): every dw3x3_fwd call of the
+ * backward has the shape and the output (a hash of its bits) of one call of the training forward.
+ * At 96x96 the first block's depthwise runs over two bands per image. */
+enum { MAX_DW_CALLS = 256 };
+typedef struct dw_call {
+    size_t d[6]; /* h, w, c, stride, y0, y1 */
+    uint64_t hash;
+} dw_call;
+static dw_call dw_calls[2][MAX_DW_CALLS];
+static size_t n_dw_calls[2];
+static int dw_phase;
+static const mnv2_kernels *real_kernels;
+
+static void logged_dw3x3_fwd(const float *in, size_t h, size_t w, size_t c, const float *wt, float *out, size_t ho,
+                             size_t wo, size_t stride, size_t y0, size_t y1)
+{
+    real_kernels->dw3x3_fwd(in, h, w, c, wt, out, ho, wo, stride, y0, y1);
+    uint64_t hash = 1469598103934665603u;
+    const unsigned char *p = (const unsigned char *)(out + y0 * wo * c);
+    for (size_t i = 0; i < (y1 - y0) * wo * c * sizeof(float); i++)
+        hash = (hash ^ p[i]) * 1099511628211u;
+    assert_true(n_dw_calls[dw_phase] < MAX_DW_CALLS);
+    dw_call *l = &dw_calls[dw_phase][n_dw_calls[dw_phase]++];
+    const size_t d[6] = {h, w, c, stride, y0, y1};
+    memcpy(l->d, d, sizeof d);
+    l->hash = hash;
+}
+
+static int cmp_dw_call(const void *a, const void *b) { return memcmp(a, b, sizeof(dw_call)); }
+
+static void depthwise_recompute_bit_identical(void **state)
+{
+    (void)state;
+    enum { SIZE = 96, NB = 2 };
+    mnv2_model *m = sized_model(0.9, SIZE);
+    mnv2_kernels logged = *m->k;
+    logged.dw3x3_fwd = logged_dw3x3_fwd;
+    real_kernels = m->k;
+    m->k = &logged;
+    const size_t n = (size_t)NB * SIZE * SIZE * CH;
+    float *x = malloc(n * sizeof *x);
+    assert_non_null(x);
+    fill(x, n, 5);
+    const int32_t y[NB] = {1, 4};
+    float loss;
+    memset(dw_calls, 0, sizeof dw_calls); /* the padding of each entry, which the sort compares */
+    n_dw_calls[0] = n_dw_calls[1] = 0;
+    dw_phase = 0;
+    assert_int_equal(mnv2_forward(m, x, n, NB, MNV2_MODE_TRAIN, NULL, 0), MNV2_OK);
+    dw_phase = 1;
+    assert_int_equal(mnv2_backward(m, y, NB, &loss), MNV2_OK);
+    size_t later_bands = 0;
+    for (size_t i = 0; i < n_dw_calls[0]; i++)
+        later_bands += dw_calls[0][i].d[4] > 0;
+    print_message("%zu depthwise calls in the forward (%zu of later bands), %zu in the backward\n", n_dw_calls[0],
+                  later_bands, n_dw_calls[1]);
+    assert_true(later_bands > 0);
+    assert_int_equal(n_dw_calls[0], n_dw_calls[1]);
+    qsort(dw_calls[0], n_dw_calls[0], sizeof(dw_call), cmp_dw_call);
+    qsort(dw_calls[1], n_dw_calls[1], sizeof(dw_call), cmp_dw_call);
+    assert_memory_equal(dw_calls[0], dw_calls[1], n_dw_calls[0] * sizeof(dw_call));
+    m->k = real_kernels;
+    free(x);
+    mnv2_model_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -178,6 +246,7 @@ int main(void)
         cmocka_unit_test(training_statistics_offset_chunks),
         cmocka_unit_test(inference_uses_running_statistics),
         cmocka_unit_test(torch_momentum_convention),
+        cmocka_unit_test(depthwise_recompute_bit_identical),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

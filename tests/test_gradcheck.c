@@ -258,7 +258,7 @@ static void relu6_saturated_low(void **state) { (void)state; saturate(-20.0); }
  * rounding ~1e-12. The engine's float32 gradient must match within
  *   |analytic - numeric| <= 1e-3 |numeric| + 1e-4 max|numeric of the tensor|,
  * so a gradient 1% off fails: scaling every BN gamma gradient by 1.01 in lib/backward.c fails
- * 11 values, dropping row chunks 2 and 3 of the 1x1 weight gradient in lib/parallel.c fails
+ * 11 values, dropping row chunks 2 and 3 of the 1x1 weight gradient in lib/weight_grad.c fails
  * hundreds (checked by hand; the other engine tests pass with either mutation). The floor,
  * 1e-4 of the tensor's largest derivative plus 1e-5 of the model's, is for the BN biases that
  * a following BN cancels (derivative 0 in exact arithmetic, float32 noise ~1e-8 in the engine).

@@ -5,9 +5,12 @@
  * dimensions wider than the matrix, misaligned pointers), guard floats around every buffer, const
  * inputs checked unchanged, in-place calls where the contract allows them, and the determinism
  * contract (a GEMM split over m, a convolution split over its output rows, is bit-identical to one
- * call; the weight gradients, which the engine calls on whole images and which may sum in
- * registers before adding to dwt, are checked split within the tolerance).
+ * call; the weight gradients, which the engine never splits into calls that add to one slot and
+ * which may sum in registers before adding to dwt, are checked split within the tolerance).
+ * Then every (kernel, shape) the engine really calls for the reduced and standard presets, as
+ * recorded from the models themselves (see "The engine's own calls" below).
  * Entries a level leaves to the scalar kernel are reported as such and not tested.
+ * docs/design.md, "Invariants", lists the numeric contracts these checks hold.
  *
  * `test_kernels --bench [name]` times every kernel (or those whose name contains `name`) at every
  * level on the layer shapes of the reduced MobileNetV2 (batch 32, 32x32 input) and prints a table
@@ -44,7 +47,7 @@
 
 #include "mnv2.h"
 #include "kernels/kernels.h"
-#include "plan.h"
+#include "model.h"
 
 #define TOL_SUM 1e-5
 #define TOL_ELEM 1e-6
@@ -104,7 +107,7 @@ static void find_levels(void)
  * Case bookkeeping and reports */
 
 static struct {
-    const char *kernel, *level;
+    const char *kernel, *level, *origin; /* origin: the engine run whose call this case is, or NULL */
     char what[256];
     int fails, cases;
 } cur;
@@ -113,7 +116,8 @@ static void failf(const char *fmt, ...)
 {
     if (cur.fails++ >= 8)
         return;
-    printf("  FAIL %s [%s] %s: ", cur.kernel, cur.level, cur.what);
+    printf("  FAIL %s [%s] %s%s%s%s: ", cur.kernel, cur.level, cur.what, cur.origin ? " (engine call, " : "",
+           cur.origin ? cur.origin : "", cur.origin ? ")" : "");
     va_list ap;
     va_start(ap, fmt);
     vprintf(fmt, ap);
@@ -523,8 +527,8 @@ static void conv_case(const mnv2_kernels *t, int op, size_t h, size_t w, size_t 
     if (op == DW_FWD_BA)
         check_unchanged("bias", &bias0, &bias);
     /* Determinism: rows [y0, ym) then [ym, y1) against one call. Bit for bit where rows are
-     * written; the weight gradients (called on whole images by the engine, and free to sum in
-     * registers before adding to dwt) within the tolerance. */
+     * written; the weight gradients (never split into one slot by the engine, and free to sum
+     * in registers before adding to dwt) within the tolerance. */
     if (y1 - y0 >= 2) {
         const size_t ym = y0 + (y1 - y0) / 2;
         buf sp = buf_clone(&io0);
@@ -705,55 +709,12 @@ static void sums_case(const mnv2_kernels *t, int bwd, size_t rows, size_t c, int
         buf_free(all[i]);
 }
 
-/* The (rows, channels) the engine really passes the BN reductions in the training passes of
- * the standard preset (224x224; lib/parallel.c): a depthwise band's output rows (bn_moments:
- * band x out_w) and its input rows (bn_bwd_reduce: stride x band x in_w, the last band to the
- * map's end), with the block's hidden channels; e.g. 560 and 672. Taken from the plan. */
-static size_t eng_rows[64][2];
-static int n_eng;
-
-static void add_eng(size_t rows, size_t c)
-{
-    for (int i = 0; i < n_eng; i++)
-        if (eng_rows[i][0] == rows && eng_rows[i][1] == c)
-            return;
-    if (n_eng < 64 && rows > MNV2_REDUCE_CHUNK)
-        eng_rows[n_eng][0] = rows, eng_rows[n_eng++][1] = c;
-}
-
-static void find_engine_rows(void)
-{
-    mnv2_config *cfg = NULL;
-    mnv2_plan *p = NULL;
-    if (mnv2_config_create(MNV2_PRESET_STANDARD, &cfg) != MNV2_OK || mnv2__plan_create(cfg, 1, &p) != MNV2_OK)
-        abort();
-    for (uint32_t b = 0; b < p->n_blocks; b++) {
-        const plan_block *k = &p->blocks[b];
-        if (!k->has_expand)
-            continue;
-        const size_t last = k->out_h % k->band ? k->out_h % k->band : k->band, s = k->stride;
-        add_eng(k->band * k->out_w, k->hid);
-        add_eng(last * k->out_w, k->hid);
-        if (k->out_h > k->band) {
-            add_eng(s * k->band * k->in_w, k->hid);
-            add_eng((k->in_h - s * (k->out_h - last)) * k->in_w, k->hid);
-        }
-    }
-    mnv2__plan_free(p);
-    mnv2_config_destroy(cfg);
-}
-
 static void check_bn_moments(const mnv2_kernels *t)
 {
     for (size_t i = 0; i < sizeof bn_rows / sizeof bn_rows[0]; i++)
         for (size_t j = 0; j < sizeof bn_cs / sizeof bn_cs[0]; j++)
             for (int centered = 0; centered < 2; centered++)
                 sums_case(t, 0, bn_rows[i], bn_cs[j], centered, MASK_OFF);
-    for (int i = 0; i < n_eng; i++)
-        for (int centered = 0; centered < 2; centered++) {
-            sums_case(t, 0, eng_rows[i][0], eng_rows[i][1], centered, MASK_OFF);
-            sums_case(t, 0, eng_rows[i][0], 17, centered, MASK_OFF);
-        }
 }
 
 static void check_bn_bwd_reduce(const mnv2_kernels *t)
@@ -762,11 +723,6 @@ static void check_bn_bwd_reduce(const mnv2_kernels *t)
         for (size_t j = 0; j < sizeof bn_cs / sizeof bn_cs[0]; j++)
             for (int mask = MASK_OFF; mask <= MASK_EDGE; mask++)
                 sums_case(t, 1, bn_rows[i], bn_cs[j], 1, mask);
-    for (int i = 0; i < n_eng; i++)
-        for (int mask = MASK_OFF; mask <= MASK_EDGE; mask++) {
-            sums_case(t, 1, eng_rows[i][0], eng_rows[i][1], 1, mask);
-            sums_case(t, 1, eng_rows[i][0], 17, 1, mask);
-        }
     check_mask_seen();
 }
 
@@ -859,64 +815,347 @@ static void check_bn_bwd_apply(const mnv2_kernels *t)
 
 static const size_t el_ns[] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 1000, 4099};
 
+static void add_case(const mnv2_kernels *t, size_t n)
+{
+    CASE("add n=%zu", n);
+    buf x = buf_rand(n, -1.0f, 1.0f), y = buf_rand(n, -1.0f, 1.0f);
+    buf x0 = buf_clone(&x), ref = buf_clone(&y), got = buf_clone(&y);
+    scalar->add(ref.p, x.p, n);
+    t->add(got.p, x.p, n);
+    check_all("y", &ref, &got, 0.0);
+    check_unchanged("x", &x0, &x);
+    buf *all[] = {&x, &y, &x0, &ref, &got};
+    for (size_t j = 0; j < 5; j++)
+        buf_free(all[j]);
+}
+
 static void check_add(const mnv2_kernels *t)
 {
-    for (size_t i = 0; i < sizeof el_ns / sizeof el_ns[0]; i++) {
-        const size_t n = el_ns[i];
-        CASE("add n=%zu", n);
-        buf x = buf_rand(n, -1.0f, 1.0f), y = buf_rand(n, -1.0f, 1.0f);
-        buf x0 = buf_clone(&x), ref = buf_clone(&y), got = buf_clone(&y);
-        scalar->add(ref.p, x.p, n);
-        t->add(got.p, x.p, n);
-        check_all("y", &ref, &got, 0.0);
-        check_unchanged("x", &x0, &x);
-        buf *all[] = {&x, &y, &x0, &ref, &got};
-        for (size_t j = 0; j < 5; j++)
-            buf_free(all[j]);
-    }
+    for (size_t i = 0; i < sizeof el_ns / sizeof el_ns[0]; i++)
+        add_case(t, el_ns[i]);
+}
+
+/* mode: 0 no weight decay, 1 L2, 2 decoupled */
+static void adam_case(const mnv2_kernels *t, size_t n, int mode)
+{
+    const float b1 = 0.9f, b2 = 0.999f, bc1 = 1.0f - powf(b1, 3.0f), bc2 = 1.0f - powf(b2, 3.0f);
+    const float wd = mode ? 0.01f : 0.0f;
+    CASE("adam n=%zu wd=%g decoupled=%d", n, (double)wd, mode == 2);
+    buf p = buf_rand(n, -1.0f, 1.0f), g = buf_rand(n, -1.0f, 1.0f), m = buf_rand(n, -0.5f, 0.5f),
+        v = buf_rand(n, 0.0f, 0.5f);
+    buf g0 = buf_clone(&g), rp = buf_clone(&p), rm = buf_clone(&m), rv = buf_clone(&v);
+    buf gp = buf_clone(&p), gm = buf_clone(&m), gv = buf_clone(&v);
+    scalar->adam(rp.p, g.p, rm.p, rv.p, n, 1e-3f, b1, b2, 1e-7f, bc1, bc2, wd, mode == 2);
+    t->adam(gp.p, g.p, gm.p, gv.p, n, 1e-3f, b1, b2, 1e-7f, bc1, bc2, wd, mode == 2);
+    check_all("p", &rp, &gp, TOL_ELEM);
+    check_all("m", &rm, &gm, TOL_ELEM);
+    check_all("v", &rv, &gv, TOL_ELEM);
+    check_unchanged("g", &g0, &g);
+    buf *all[] = {&p, &g, &m, &v, &g0, &rp, &rm, &rv, &gp, &gm, &gv};
+    for (size_t j = 0; j < sizeof all / sizeof all[0]; j++)
+        buf_free(all[j]);
 }
 
 static void check_adam(const mnv2_kernels *t)
 {
-    const float b1 = 0.9f, b2 = 0.999f, bc1 = 1.0f - powf(b1, 3.0f), bc2 = 1.0f - powf(b2, 3.0f);
     for (size_t i = 0; i < sizeof el_ns / sizeof el_ns[0]; i++)
-        for (int mode = 0; mode < 3; mode++) { /* no weight decay, L2, decoupled */
-            const size_t n = el_ns[i];
-            const float wd = mode ? 0.01f : 0.0f;
-            CASE("adam n=%zu wd=%g decoupled=%d", n, (double)wd, mode == 2);
-            buf p = buf_rand(n, -1.0f, 1.0f), g = buf_rand(n, -1.0f, 1.0f), m = buf_rand(n, -0.5f, 0.5f),
-                v = buf_rand(n, 0.0f, 0.5f);
-            buf g0 = buf_clone(&g), rp = buf_clone(&p), rm = buf_clone(&m), rv = buf_clone(&v);
-            buf gp = buf_clone(&p), gm = buf_clone(&m), gv = buf_clone(&v);
-            scalar->adam(rp.p, g.p, rm.p, rv.p, n, 1e-3f, b1, b2, 1e-7f, bc1, bc2, wd, mode == 2);
-            t->adam(gp.p, g.p, gm.p, gv.p, n, 1e-3f, b1, b2, 1e-7f, bc1, bc2, wd, mode == 2);
-            check_all("p", &rp, &gp, TOL_ELEM);
-            check_all("m", &rm, &gm, TOL_ELEM);
-            check_all("v", &rv, &gv, TOL_ELEM);
-            check_unchanged("g", &g0, &g);
-            buf *all[] = {&p, &g, &m, &v, &g0, &rp, &rm, &rv, &gp, &gm, &gv};
-            for (size_t j = 0; j < sizeof all / sizeof all[0]; j++)
-                buf_free(all[j]);
-        }
+        for (int mode = 0; mode < 3; mode++)
+            adam_case(t, el_ns[i], mode);
+}
+
+static void sgd_case(const mnv2_kernels *t, size_t n, int nesterov)
+{
+    CASE("sgd n=%zu nesterov=%d", n, nesterov);
+    buf p = buf_rand(n, -1.0f, 1.0f), g = buf_rand(n, -1.0f, 1.0f), b = buf_rand(n, -1.0f, 1.0f);
+    buf g0 = buf_clone(&g), rp = buf_clone(&p), rb = buf_clone(&b), gp = buf_clone(&p), gb = buf_clone(&b);
+    scalar->sgd(rp.p, g.p, rb.p, n, 0.05f, 0.9f, nesterov, 4e-5f);
+    t->sgd(gp.p, g.p, gb.p, n, 0.05f, 0.9f, nesterov, 4e-5f);
+    check_all("p", &rp, &gp, TOL_ELEM);
+    check_all("buf", &rb, &gb, TOL_ELEM);
+    check_unchanged("g", &g0, &g);
+    buf *all[] = {&p, &g, &b, &g0, &rp, &rb, &gp, &gb};
+    for (size_t j = 0; j < sizeof all / sizeof all[0]; j++)
+        buf_free(all[j]);
 }
 
 static void check_sgd(const mnv2_kernels *t)
 {
     for (size_t i = 0; i < sizeof el_ns / sizeof el_ns[0]; i++)
-        for (int nesterov = 0; nesterov < 2; nesterov++) {
-            const size_t n = el_ns[i];
-            CASE("sgd n=%zu nesterov=%d", n, nesterov);
-            buf p = buf_rand(n, -1.0f, 1.0f), g = buf_rand(n, -1.0f, 1.0f), b = buf_rand(n, -1.0f, 1.0f);
-            buf g0 = buf_clone(&g), rp = buf_clone(&p), rb = buf_clone(&b), gp = buf_clone(&p), gb = buf_clone(&b);
-            scalar->sgd(rp.p, g.p, rb.p, n, 0.05f, 0.9f, nesterov, 4e-5f);
-            t->sgd(gp.p, g.p, gb.p, n, 0.05f, 0.9f, nesterov, 4e-5f);
-            check_all("p", &rp, &gp, TOL_ELEM);
-            check_all("buf", &rb, &gb, TOL_ELEM);
-            check_unchanged("g", &g0, &g);
-            buf *all[] = {&p, &g, &b, &g0, &rp, &rb, &gp, &gb};
-            for (size_t j = 0; j < sizeof all / sizeof all[0]; j++)
-                buf_free(all[j]);
+        for (int nesterov = 0; nesterov < 2; nesterov++)
+            sgd_case(t, el_ns[i], nesterov);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The engine's own calls. A model of each preset in engine_runs[] is created on one thread, its
+ * kernel table replaced by recorders that note each call's shape and compute nothing (every shape
+ * follows from the plan, never from the data: the arena starts zeroed, so the passes run on zeros
+ * and succeed), and run through two training steps (forward, backward, Adam, then SGD) and an
+ * inference. Every distinct (kernel, shape) is then checked against scalar at every level like the
+ * shapes above.
+ * On more threads the engine calls the same kernels on sub-ranges of these calls (rows, column
+ * blocks, bands: the split checks above and test_threads hold those to the same bits). Dimensions
+ * along which no output is a sum are cut to a few rows or values (the split checks show no output
+ * depends on them): m of the matrix products, the rows of bn_apply and bn_bwd_apply, n of add,
+ * adam and sgd; everything a sum runs over (k of the products, the rows of the batch-norm
+ * reductions and weight gradients) is the engine's. */
+
+/* The presets at the batches the tests and the benchmark run them: reduced (32x32) at 32, its
+ * default (test_learning, --bench), and at 1; standard (224x224) at 1. Together they give the
+ * 1x1 weight gradients sums over 1 (the classifier's, over the batch) to 3136 rows and the
+ * batch-norm reductions 8 to 672 rows (chunks of up to 256, bands beyond). */
+static const struct engine_run {
+    int32_t preset;
+    uint32_t batch;
+    const char *name;
+} engine_runs[] = {
+    {MNV2_PRESET_REDUCED, 32, "reduced, batch 32"},
+    {MNV2_PRESET_REDUCED, 1, "reduced, batch 1"},
+    {MNV2_PRESET_STANDARD, 1, "standard, batch 1"},
+};
+
+enum { CUT_M = 16, CUT_ROWS = 17, CUT_N = 4096 };
+
+/* A recorded call: the kernel, its sizes (products: m, n, k; convolutions: h, w, cin, cout,
+ * stride, y0, y1, ho; the others: rows or n, then c), the flag that selects a path (acc, centre
+ * given, ReLU6 mask given, weight decay mode, nesterov) and the clamp bounds; run is the
+ * engine_runs[] entry that first made it. */
+typedef struct ecall {
+    int kernel, flag, run;
+    size_t d[8];
+    float lo, hi;
+} ecall;
+
+static ecall *ecalls;
+static size_t n_ecalls, cap_ecalls;
+static int rec_run;
+
+static void rec(int kernel, int flag, float lo, float hi, size_t d0, size_t d1, size_t d2, size_t d3, size_t d4,
+                size_t d5, size_t d6, size_t d7)
+{
+    const ecall e = {kernel, flag, rec_run, {d0, d1, d2, d3, d4, d5, d6, d7}, lo, hi};
+    for (size_t i = 0; i < n_ecalls; i++) {
+        const ecall *o = &ecalls[i];
+        if (o->kernel == kernel && o->flag == flag && !memcmp(o->d, e.d, sizeof e.d) && same(o->lo, lo) &&
+            same(o->hi, hi))
+            return;
+    }
+    if (n_ecalls == cap_ecalls) {
+        cap_ecalls = cap_ecalls ? 2 * cap_ecalls : 256;
+        ecalls = realloc(ecalls, cap_ecalls * sizeof *ecalls);
+        if (!ecalls)
+            abort();
+    }
+    ecalls[n_ecalls++] = e;
+}
+
+static size_t cut(size_t v, size_t most) { return v < most ? v : most; }
+/* n of the element-wise kernels: at most CUT_N, with the engine's remainder modulo 64 (the tail
+ * of every vector width). */
+static size_t cut_n(size_t n) { return n <= CUT_N ? n : CUT_N + n % 64; }
+
+static void rec_gemm_nn(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb, float *c,
+                        size_t ldc, int acc)
+{
+    rec(K_gemm_nn, acc, 0, 0, cut(m, CUT_M), n, k, 0, 0, 0, 0, 0);
+}
+static void rec_gemm_nt(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb, float *c,
+                        size_t ldc, int acc)
+{
+    rec(K_gemm_nt, acc, 0, 0, cut(m, CUT_M), n, k, 0, 0, 0, 0, 0);
+}
+static void rec_gemm_tn(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb, float *c,
+                        size_t ldc, int acc)
+{
+    rec(K_gemm_tn, acc, 0, 0, cut(m, CUT_M), n, k, 0, 0, 0, 0, 0);
+}
+static void rec_gemm_nn_bias_act(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b,
+                                 size_t ldb, float *c, size_t ldc, const float *bias, float lo, float hi)
+{
+    rec(K_gemm_nn_bias_act, 0, lo, hi, cut(m, CUT_M), n, k, 0, 0, 0, 0, 0);
+}
+/* The 3x3 convolutions: (h, w, cin, cout, stride, y0, y1, ho). */
+static void rec_dw3x3_fwd(const float *in, size_t h, size_t w, size_t c, const float *wt, float *out, size_t ho,
+                          size_t wo, size_t stride, size_t y0, size_t y1)
+{
+    rec(K_dw3x3_fwd, 0, 0, 0, h, w, c, c, stride, y0, y1, ho);
+}
+static void rec_dw3x3_fwd_bias_act(const float *in, size_t h, size_t w, size_t c, const float *wt, const float *bias,
+                                   float lo, float hi, float *out, size_t ho, size_t wo, size_t stride, size_t y0,
+                                   size_t y1)
+{
+    rec(K_dw3x3_fwd_bias_act, 0, lo, hi, h, w, c, c, stride, y0, y1, ho);
+}
+/* The input gradient of a band's input rows [y0, y1) of a whole image (the training backward) is
+ * recorded on a shorter image that computes every one of those rows the same way: the rows above
+ * y0 - 1 cut in multiples of the stride (y0 keeps its residue and stays off the top edge unless
+ * it is on it), and unless the band ends the image, the rows below y1 + s (the output rows it
+ * reads stay inside the map). So the bands in the middle of an image are one shape. */
+static void rec_dw3x3_bwd_data(const float *dout, size_t ho, size_t wo, size_t c, const float *wt, float *din,
+                               size_t h, size_t w, size_t stride, size_t y0, size_t y1)
+{
+    const size_t top = y0 > stride ? stride * ((y0 - 1) / stride) : 0;
+    size_t hh = h - top;
+    if (y1 < h && y1 - top + stride + 1 < hh)
+        hh = y1 - top + stride + 1;
+    rec(K_dw3x3_bwd_data, 0, 0, 0, hh, w, c, c, stride, y0 - top, y1 - top, (hh - 1) / stride + 1);
+}
+static void rec_dw3x3_bwd_filter(const float *in, size_t h, size_t w, size_t c, const float *dout, size_t ho,
+                                 size_t wo, size_t stride, size_t y0, size_t y1, float *dwt)
+{
+    rec(K_dw3x3_bwd_filter, 0, 0, 0, h, w, c, c, stride, y0, y1, ho);
+}
+static void rec_conv3x3_fwd(const float *in, size_t h, size_t w, size_t cin, const float *wt, float *out, size_t ho,
+                            size_t wo, size_t cout, size_t stride, size_t y0, size_t y1)
+{
+    rec(K_conv3x3_fwd, 0, 0, 0, h, w, cin, cout, stride, y0, y1, ho);
+}
+static void rec_conv3x3_bwd_filter(const float *in, size_t h, size_t w, size_t cin, const float *dout, size_t ho,
+                                   size_t wo, size_t cout, size_t stride, size_t y0, size_t y1, float *dwt)
+{
+    rec(K_conv3x3_bwd_filter, 0, 0, 0, h, w, cin, cout, stride, y0, y1, ho);
+}
+static void rec_bn_moments(const float *x, size_t rows, size_t c, const float *center, float *s1, float *s2)
+{
+    rec(K_bn_moments, center != NULL, 0, 0, rows, c, 0, 0, 0, 0, 0, 0);
+}
+static void rec_bn_apply(const float *x, size_t rows, size_t c, const float *scale, const float *shift, float lo,
+                         float hi, float *y)
+{
+    rec(K_bn_apply, 0, lo, hi, cut(rows, CUT_ROWS), c, 0, 0, 0, 0, 0, 0);
+}
+static void rec_bn_bwd_reduce(const float *dy, const float *z, size_t rows, size_t c, const float *mean,
+                              const float *mscale, const float *mshift, float *sdy, float *sdyz)
+{
+    rec(K_bn_bwd_reduce, mscale != NULL, 0, 0, rows, c, 0, 0, 0, 0, 0, 0);
+}
+static void rec_bn_bwd_apply(const float *dy, const float *z, size_t rows, size_t c, const float *a, const float *b,
+                             const float *k, const float *mscale, const float *mshift, float *dz)
+{
+    rec(K_bn_bwd_apply, mscale != NULL, 0, 0, cut(rows, CUT_ROWS), c, 0, 0, 0, 0, 0, 0);
+}
+static void rec_add(float *y, const float *x, size_t n) { rec(K_add, 0, 0, 0, cut_n(n), 0, 0, 0, 0, 0, 0, 0); }
+static void rec_adam(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1, float beta2,
+                     float eps, float bc1, float bc2, float wd, int decoupled)
+{
+    rec(K_adam, wd == 0.0f ? 0 : decoupled ? 2 : 1, 0, 0, cut_n(n), 0, 0, 0, 0, 0, 0, 0);
+}
+static void rec_sgd(float *p, const float *g, float *mom, size_t n, float lr, float mu, int nesterov, float wd)
+{
+    rec(K_sgd, nesterov, 0, 0, cut_n(n), 0, 0, 0, 0, 0, 0, 0);
+}
+
+static const mnv2_kernels recorders = {
+#define MNV2_KERNEL(name, params) .name = rec_##name,
+#include "kernels/kernel_list.inc"
+#undef MNV2_KERNEL
+};
+
+/* One run of engine_runs[]: a training step with Adam, one with SGD, then inference. */
+static void record_run(int r)
+{
+    const struct engine_run *e = &engine_runs[r];
+    mnv2_config *cfg = NULL;
+    mnv2_model *m = NULL;
+    rec_run = r;
+    if (mnv2_config_create(e->preset, &cfg) != MNV2_OK || mnv2_config_set_int(cfg, MNV2_KEY_THREADS, 1) != MNV2_OK ||
+        mnv2_config_set_int(cfg, MNV2_KEY_MAX_BATCH, e->batch) != MNV2_OK || mnv2_model_create(cfg, &m) != MNV2_OK) {
+        printf("%s: cannot create the model: %s\n", e->name, mnv2_last_error());
+        abort();
+    }
+    int64_t h = 0, w = 0, ch = 0;
+    mnv2_config_get_int(cfg, MNV2_KEY_INPUT_HEIGHT, &h);
+    mnv2_config_get_int(cfg, MNV2_KEY_INPUT_WIDTH, &w);
+    mnv2_config_get_int(cfg, MNV2_KEY_INPUT_CHANNELS, &ch);
+    mnv2_config_destroy(cfg);
+    const size_t n = (size_t)e->batch * (size_t)(h * w * ch);
+    float *x = calloc(n, sizeof *x);
+    int32_t *y = calloc(e->batch, sizeof *y);
+    if (!x || !y)
+        abort();
+    m->k = &recorders;
+    int ok = 1;
+    for (int opt = 0; opt < 2 && ok; opt++) {
+        float loss;
+        ok = mnv2_model_set_int(m, MNV2_KEY_OPTIMIZER, opt ? MNV2_OPTIMIZER_SGD : MNV2_OPTIMIZER_ADAM) == MNV2_OK &&
+             mnv2_forward(m, x, n, e->batch, MNV2_MODE_TRAIN, NULL, 0) == MNV2_OK &&
+             mnv2_backward(m, y, e->batch, &loss) == MNV2_OK && mnv2_step(m) == MNV2_OK;
+    }
+    if (!ok || mnv2_forward(m, x, n, e->batch, MNV2_MODE_INFER, NULL, 0) != MNV2_OK) {
+        printf("%s: a pass failed: %s\n", e->name, mnv2_last_error());
+        abort();
+    }
+    mnv2_model_destroy(m);
+    free(x);
+    free(y);
+}
+
+static void record_engine(void)
+{
+    for (int r = 0; r < (int)(sizeof engine_runs / sizeof engine_runs[0]); r++)
+        record_run(r);
+}
+
+/* Every recorded call of one kernel on level t, checked as the shapes above are. */
+static void check_engine(int kernel, const mnv2_kernels *t)
+{
+    int masked = 0;
+    for (size_t i = 0; i < n_ecalls; i++) {
+        const ecall *e = &ecalls[i];
+        const size_t *d = e->d;
+        if (e->kernel != kernel)
+            continue;
+        cur.origin = engine_runs[e->run].name;
+        switch (kernel) {
+        case K_gemm_nn: gemm_case(t, NN, d[0], d[1], d[2], 0, e->flag, 0.0f, 0.0f, 0); break;
+        case K_gemm_nt: gemm_case(t, NT, d[0], d[1], d[2], 0, e->flag, 0.0f, 0.0f, 0); break;
+        case K_gemm_tn: gemm_case(t, TN, d[0], d[1], d[2], 0, e->flag, 0.0f, 0.0f, 0); break;
+        case K_gemm_nn_bias_act: gemm_case(t, NN_BIAS, d[0], d[1], d[2], 0, 0, e->lo, e->hi, 0); break;
+        case K_dw3x3_fwd:
+        case K_dw3x3_fwd_bias_act:
+        case K_dw3x3_bwd_data:
+        case K_dw3x3_bwd_filter:
+        case K_conv3x3_fwd:
+        case K_conv3x3_bwd_filter: {
+            static const int ops[] = {[K_dw3x3_fwd] = DW_FWD,           [K_dw3x3_fwd_bias_act] = DW_FWD_BA,
+                                      [K_dw3x3_bwd_data] = DW_BWD_DATA, [K_dw3x3_bwd_filter] = DW_BWD_FILTER,
+                                      [K_conv3x3_fwd] = CONV_FWD,       [K_conv3x3_bwd_filter] = CONV_BWD_FILTER};
+            /* conv_case sizes the output as (h - 1) / s + 1 rows: the engine's tiles hold at least
+             * the rows a call writes (the input gradient writes input rows). */
+            const size_t h = d[0], s = d[4], y0 = d[5], y1 = d[6], rows = kernel == K_dw3x3_bwd_data ? h : (h - 1) / s + 1;
+            if (y1 > rows || (kernel == K_dw3x3_bwd_data && d[7] != (h - 1) / s + 1)) {
+                CASE("engine call h=%zu w=%zu c=%zu stride=%zu rows [%zu,%zu) ho=%zu", h, d[1], d[2], s, y0, y1, d[7]);
+                failf("not a geometry conv_case can reproduce");
+                break;
+            }
+            conv_case(t, ops[kernel], h, d[1], d[2], d[3], s, y0, y1, e->lo, e->hi);
+            break;
         }
+        case K_bn_moments:
+        case K_bn_bwd_reduce: {
+            const int bwd = kernel == K_bn_bwd_reduce;
+            for (int mask = MASK_OFF; mask <= (bwd && e->flag ? MASK_EDGE : MASK_OFF); mask++) {
+                sums_case(t, bwd, d[0], d[1], bwd || e->flag, mask);
+                /* beyond a chunk (the bands' rows), a channel count that is no vector multiple too */
+                if (d[0] > MNV2_REDUCE_CHUNK)
+                    sums_case(t, bwd, d[0], 17, bwd || e->flag, mask);
+            }
+            masked |= bwd && e->flag;
+            break;
+        }
+        case K_bn_apply: apply_case(t, 0, d[0], d[1], e->lo, e->hi, 0, MASK_OFF); break;
+        case K_bn_bwd_apply:
+            for (int mask = MASK_OFF; mask <= (e->flag ? MASK_EDGE : MASK_OFF); mask++)
+                apply_case(t, 1, d[0], d[1], 0.0f, 0.0f, 0, mask);
+            masked |= e->flag;
+            break;
+        case K_add: add_case(t, d[0]); break;
+        case K_adam: adam_case(t, d[0], e->flag); break;
+        default: sgd_case(t, d[0], e->flag); break;
+        }
+    }
+    cur.origin = NULL;
+    if (masked)
+        check_mask_seen();
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -944,6 +1183,7 @@ static void run_levels(int kernel, void (*check)(const mnv2_kernels *))
         cur.kernel = mnv2__kernel_names[kernel], cur.level = name, cur.fails = cur.cases = 0;
         rng_state = 0x9e3779b97f4a7c15u + (uint64_t)kernel;
         check(levels[l].t);
+        check_engine(kernel, levels[l].t);
         print_message("  %-20s %-7s %5d cases, %s\n", cur.kernel, name, cur.cases, cur.fails ? "FAILED" : "ok");
         fails += cur.fails;
     }
@@ -1182,10 +1422,17 @@ int main(int argc, char **argv)
         printf("no SIMD level on this machine or build: nothing to compare (skip)\n");
         return 77;
     }
-    find_engine_rows();
-    printf("BN reductions also at the standard preset's rows:");
-    for (int i = 0; i < n_eng; i++)
-        printf(" %zux%zu", eng_rows[i][0], eng_rows[i][1]);
+    record_engine();
+    printf("engine calls (distinct shapes of");
+    for (size_t r = 0; r < sizeof engine_runs / sizeof engine_runs[0]; r++)
+        printf("%s %s", r ? ";" : "", engine_runs[r].name);
+    printf("):");
+    for (int k = 0; k < MNV2_N_KERNELS; k++) {
+        size_t n = 0;
+        for (size_t i = 0; i < n_ecalls; i++)
+            n += ecalls[i].kernel == k;
+        printf(" %s %zu", mnv2__kernel_names[k], n);
+    }
     printf("\n");
     const struct CMUnitTest tests[] = {
 #define MNV2_KERNEL(name, params) cmocka_unit_test(test_##name),

@@ -4,9 +4,13 @@
 #define MNV2_KERNELS_H
 #include <stddef.h>
 
-/* Rows per chunk of a per-channel reduction: the engine calls the batch-norm sum kernels on at
- * most this many rows at a time and combines the chunks' partial sums in chunk order, so results
- * do not depend on the thread count. Tests exercise the kernels at this size. */
+/* Rows per chunk of a per-channel reduction over a whole layer: the engine calls the batch-norm
+ * sum kernels on chunks of this many rows (the last one shorter) and combines the chunks' partial
+ * sums in chunk order, in double, so results do not depend on the thread count. The training
+ * depthwise passes reduce per (image, band) instead, on more rows: band * out_w (statistics, up
+ * to 560 in the standard preset at 224x224) and up to stride * band * in_w (backward sums, 672).
+ * test_kernels checks the kernels at the row counts the engine really passes (it records them);
+ * docs/design.md, "Invariants", lists every such contract. */
 #define MNV2_REDUCE_CHUNK 256
 
 /* Function types: mnv2_gemm_nn_fn, ... */
