@@ -1,28 +1,24 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* NEON batch norm: per-channel sums over rows and the streaming normalise / backward-apply
- * passes (the backward ones with the ReLU6 mask fused), four channels per vector (eight per step
- * where they fit) and the rest one at a time. */
-#if !defined(__ARM_NEON) || !defined(__aarch64__)
-#error "this file must be compiled for AArch64 (Advanced SIMD is baseline)"
-#endif
-#include <arm_neon.h>
-
+/* 4-wide batch norm (SSE4.1, NEON): per-channel sums over rows and the streaming normalise /
+ * backward-apply passes (the backward ones with the ReLU6 mask fused), four channels per vector
+ * (eight per step where they fit) and the rest one at a time. */
 #include "kernels/kernels.h"
-#include "util.h"
+#include "vec4.h"
 
 /* The sums run over rows in the outer loop, R rows at a time, with the running sums in s1 / s2
- * (rows are contiguous: streaming reads, and the sums stay in L1). */
+ * (rows are contiguous: streaming reads, and the sums stay in L1). Each channel adds its rows in
+ * row order, whatever R. */
 INLINE void moments_rows(const float *x, size_t R, size_t c, const float *center, float *s1, float *s2)
 {
     size_t ch = 0;
     for (; ch + 4 <= c; ch += 4) {
-        const float32x4_t m = center ? vld1q_f32(center + ch) : vdupq_n_f32(0.0f);
-        float32x4_t a = vld1q_f32(s1 + ch), q = vld1q_f32(s2 + ch);
+        const v4 m = center ? v4_load(center + ch) : v4_zero();
+        v4 a = v4_load(s1 + ch), q = v4_load(s2 + ch);
         for (size_t r = 0; r < R; r++) {
-            const float32x4_t d = vsubq_f32(vld1q_f32(x + r * c + ch), m);
-            a = vaddq_f32(a, d), q = vfmaq_f32(q, d, d);
+            const v4 d = v4_sub(v4_load(x + r * c + ch), m);
+            a = v4_add(a, d), q = v4_madd(q, d, d);
         }
-        vst1q_f32(s1 + ch, a), vst1q_f32(s2 + ch, q);
+        v4_store(s1 + ch, a), v4_store(s2 + ch, q);
     }
     for (; ch < c; ch++)
         for (size_t r = 0; r < R; r++) {
@@ -31,7 +27,7 @@ INLINE void moments_rows(const float *x, size_t R, size_t c, const float *center
         }
 }
 
-void mnv2_bn_moments_neon(const float *x, size_t rows, size_t c, const float *center, float *s1, float *s2)
+void V4_FN(bn_moments)(const float *x, size_t rows, size_t c, const float *center, float *s1, float *s2)
 {
     for (size_t ch = 0; ch < c; ch++)
         s1[ch] = s2[ch] = 0.0f;
@@ -42,24 +38,23 @@ void mnv2_bn_moments_neon(const float *x, size_t rows, size_t c, const float *ce
         moments_rows(x + r * c, 1, c, center, s1, s2);
 }
 
-void mnv2_bn_apply_neon(const float *x, size_t rows, size_t c, const float *scale, const float *shift, float lo,
-                        float hi, float *y)
+void V4_FN(bn_apply)(const float *x, size_t rows, size_t c, const float *scale, const float *shift, float lo,
+                     float hi, float *y)
 {
-    const float32x4_t vlo = vdupq_n_f32(lo), vhi = vdupq_n_f32(hi);
+    const v4 vlo = v4_dup(lo), vhi = v4_dup(hi);
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * c;
         float *yr = y + r * c;
         size_t ch = 0;
         for (; ch + 8 <= c; ch += 8) {
-            const float32x4_t v0 = vfmaq_f32(vld1q_f32(shift + ch), vld1q_f32(xr + ch), vld1q_f32(scale + ch));
-            const float32x4_t v1 =
-                vfmaq_f32(vld1q_f32(shift + ch + 4), vld1q_f32(xr + ch + 4), vld1q_f32(scale + ch + 4));
-            vst1q_f32(yr + ch, vminq_f32(vhi, vmaxq_f32(vlo, v0))); /* NaN stays NaN, as in scalar */
-            vst1q_f32(yr + ch + 4, vminq_f32(vhi, vmaxq_f32(vlo, v1)));
+            const v4 v0 = v4_madd(v4_load(shift + ch), v4_load(xr + ch), v4_load(scale + ch));
+            const v4 v1 = v4_madd(v4_load(shift + ch + 4), v4_load(xr + ch + 4), v4_load(scale + ch + 4));
+            v4_store(yr + ch, v4_clamp(v0, vlo, vhi));
+            v4_store(yr + ch + 4, v4_clamp(v1, vlo, vhi));
         }
         for (; ch + 4 <= c; ch += 4) {
-            const float32x4_t v = vfmaq_f32(vld1q_f32(shift + ch), vld1q_f32(xr + ch), vld1q_f32(scale + ch));
-            vst1q_f32(yr + ch, vminq_f32(vhi, vmaxq_f32(vlo, v)));
+            const v4 v = v4_madd(v4_load(shift + ch), v4_load(xr + ch), v4_load(scale + ch));
+            v4_store(yr + ch, v4_clamp(v, vlo, vhi));
         }
         for (; ch < c; ch++) {
             float v = xr[ch] * scale[ch] + shift[ch];
@@ -70,24 +65,24 @@ void mnv2_bn_apply_neon(const float *x, size_t rows, size_t c, const float *scal
 }
 
 /* The ReLU6 mask of the backward kernels (`relu`): g = dy where 0 < z * ms + mh < 6, computed as
- * bn_apply computes x * scale + shift (an fma in the vectors, the same C expression in the tail). */
+ * bn_apply computes x * scale + shift (v4_madd in the vectors, the same C expression in the tail). */
 INLINE void reduce_rows(const int relu, const float *dy, const float *z, size_t R, size_t c, const float *mean,
                         const float *ms, const float *mh, float *sdy, float *sdyz)
 {
     size_t ch = 0;
     for (; ch + 4 <= c; ch += 4) {
-        const float32x4_t m = vld1q_f32(mean + ch);
-        const float32x4_t sv = relu ? vld1q_f32(ms + ch) : vdupq_n_f32(0.0f);
-        const float32x4_t hv = relu ? vld1q_f32(mh + ch) : vdupq_n_f32(0.0f);
-        float32x4_t a = vld1q_f32(sdy + ch), q = vld1q_f32(sdyz + ch);
+        const v4 m = v4_load(mean + ch);
+        const v4 sv = relu ? v4_load(ms + ch) : v4_zero();
+        const v4 hv = relu ? v4_load(mh + ch) : v4_zero();
+        v4 a = v4_load(sdy + ch), q = v4_load(sdyz + ch);
         for (size_t r = 0; r < R; r++) {
-            const float32x4_t zv = vld1q_f32(z + r * c + ch);
-            float32x4_t g = vld1q_f32(dy + r * c + ch);
+            const v4 zv = v4_load(z + r * c + ch);
+            v4 g = v4_load(dy + r * c + ch);
             if (relu)
-                g = relu6_gate(g, vfmaq_f32(hv, zv, sv));
-            a = vaddq_f32(a, g), q = vfmaq_f32(q, g, vsubq_f32(zv, m));
+                g = v4_relu6_gate(g, v4_madd(hv, zv, sv));
+            a = v4_add(a, g), q = v4_madd(q, g, v4_sub(zv, m));
         }
-        vst1q_f32(sdy + ch, a), vst1q_f32(sdyz + ch, q);
+        v4_store(sdy + ch, a), v4_store(sdyz + ch, q);
     }
     for (; ch < c; ch++)
         for (size_t r = 0; r < R; r++) {
@@ -112,8 +107,8 @@ INLINE void bwd_reduce(const int relu, const float *dy, const float *z, size_t r
         reduce_rows(relu, dy + r * c, z + r * c, 1, c, mean, ms, mh, sdy, sdyz);
 }
 
-void mnv2_bn_bwd_reduce_neon(const float *dy, const float *z, size_t rows, size_t c, const float *mean,
-                             const float *mscale, const float *mshift, float *sdy, float *sdyz)
+void V4_FN(bn_bwd_reduce)(const float *dy, const float *z, size_t rows, size_t c, const float *mean,
+                          const float *mscale, const float *mshift, float *sdy, float *sdyz)
 {
     if (mscale)
         bwd_reduce(1, dy, z, rows, c, mean, mscale, mshift, sdy, sdyz);
@@ -129,12 +124,16 @@ INLINE void bwd_apply(const int relu, const float *dy, const float *z, size_t ro
         float *dr = dz + r * c;
         size_t ch = 0;
         for (; ch + 4 <= c; ch += 4) {
-            const float32x4_t zv = vld1q_f32(zr + ch);
-            float32x4_t g = vld1q_f32(gr + ch);
+            const v4 zv = v4_load(zr + ch);
+            v4 g = v4_load(gr + ch);
             if (relu)
-                g = relu6_gate(g, vfmaq_f32(vld1q_f32(mh + ch), zv, vld1q_f32(ms + ch)));
-            const float32x4_t v = vfmaq_f32(vld1q_f32(k + ch), vld1q_f32(b + ch), zv);
-            vst1q_f32(dr + ch, vfmaq_f32(v, vld1q_f32(a + ch), g));
+                g = v4_relu6_gate(g, v4_madd(v4_load(mh + ch), zv, v4_load(ms + ch)));
+#if V4_FUSED /* two fused steps: a * g + (b * z + k) */
+            v4_store(dr + ch, v4_madd(v4_madd(v4_load(k + ch), v4_load(b + ch), zv), v4_load(a + ch), g));
+#else /* the scalar kernel's order: (a * g + b * z) + k */
+            const v4 v = v4_add(v4_mul(v4_load(a + ch), g), v4_mul(v4_load(b + ch), zv));
+            v4_store(dr + ch, v4_add(v, v4_load(k + ch)));
+#endif
         }
         for (; ch < c; ch++) {
             float g = gr[ch];
@@ -147,8 +146,8 @@ INLINE void bwd_apply(const int relu, const float *dy, const float *z, size_t ro
     }
 }
 
-void mnv2_bn_bwd_apply_neon(const float *dy, const float *z, size_t rows, size_t c, const float *a, const float *b,
-                            const float *k, const float *mscale, const float *mshift, float *dz)
+void V4_FN(bn_bwd_apply)(const float *dy, const float *z, size_t rows, size_t c, const float *a, const float *b,
+                         const float *k, const float *mscale, const float *mshift, float *dz)
 {
     if (mscale)
         bwd_apply(1, dy, z, rows, c, a, b, k, mscale, mshift, dz);
