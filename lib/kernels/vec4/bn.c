@@ -5,9 +5,9 @@
 #include "kernels/kernels.h"
 #include "vec4.h"
 
-/* The sums run over rows in the outer loop, R rows at a time, with the running sums in s1 / s2
- * (rows are contiguous: streaming reads, and the sums stay in L1). Each channel adds its rows in
- * row order, whatever R. */
+/* The sums run over rows in the outer loop, R rows at a time (V4_BN_ROWS, then one), with the
+ * running sums in s1 / s2 (rows are contiguous: streaming reads, and the sums stay in L1). Each
+ * channel adds its rows in row order, whatever R. */
 INLINE void moments_rows(const float *x, size_t R, size_t c, const float *center, float *s1, float *s2)
 {
     size_t ch = 0;
@@ -32,8 +32,8 @@ void V4_FN(bn_moments)(const float *x, size_t rows, size_t c, const float *cente
     for (size_t ch = 0; ch < c; ch++)
         s1[ch] = s2[ch] = 0.0f;
     size_t r = 0;
-    for (; r + 4 <= rows; r += 4)
-        moments_rows(x + r * c, 4, c, center, s1, s2);
+    for (; r + V4_BN_ROWS <= rows; r += V4_BN_ROWS)
+        moments_rows(x + r * c, V4_BN_ROWS, c, center, s1, s2);
     for (; r < rows; r++)
         moments_rows(x + r * c, 1, c, center, s1, s2);
 }
@@ -101,8 +101,8 @@ INLINE void bwd_reduce(const int relu, const float *dy, const float *z, size_t r
     for (size_t ch = 0; ch < c; ch++)
         sdy[ch] = sdyz[ch] = 0.0f;
     size_t r = 0;
-    for (; r + 4 <= rows; r += 4)
-        reduce_rows(relu, dy + r * c, z + r * c, 4, c, mean, ms, mh, sdy, sdyz);
+    for (; r + V4_BN_ROWS <= rows; r += V4_BN_ROWS)
+        reduce_rows(relu, dy + r * c, z + r * c, V4_BN_ROWS, c, mean, ms, mh, sdy, sdyz);
     for (; r < rows; r++)
         reduce_rows(relu, dy + r * c, z + r * c, 1, c, mean, ms, mh, sdy, sdyz);
 }

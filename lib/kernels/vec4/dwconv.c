@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* 4-wide depthwise 3x3 (SSE4.1, NEON; padding 1, any stride): forward, fused inference forward and
- * both gradients. Vectors run along channels: blocks of V4_DW_NV vectors (eight channels on NEON,
- * four on SSE4.1) whose nine weights (or, for the weight gradient, nine accumulators) stay in
- * registers along a row, then a block of four, then single channels. Every output is a v4_madd
- * (f1_madd) chain over its taps inside the image in (ky, kx) order from zero, in the full, edge and
- * channel-tail paths alike; the weight gradient adds in (y, x) order onto dwt. No result depends on
- * the block width or on the [y0, y1) split. */
+ * both gradients. Every output is a v4_madd (f1_madd) chain over its taps inside the image in
+ * (ky, kx) order from zero, in the full, edge and channel-tail paths alike; the weight gradient
+ * adds in (y, x) order onto dwt. No result depends on the loop structure below or on the [y0, y1)
+ * split. The forward and input gradient run along a row with the weights in registers where the
+ * level has the registers for them (NEON), else one pixel at a time (SSE4.1); the weight gradient
+ * keeps nine sums per vector of channels in registers along a row on both (V4_DW_NV vectors, then
+ * one, then single channels). */
 #include "kernels/kernels.h"
 #include "vec4.h"
 
@@ -37,6 +38,10 @@ static void tap_cols(int bwd, size_t x0, size_t n, size_t s, size_t sw, size_t c
         }
     }
 }
+
+#if V4_DW_NV == 2
+/* Forward and input gradient with NEON's 32 registers: the nine weights of two vectors stay in
+ * registers along a row chunk. */
 
 /* Columns [0, n) of one row chunk for channels ch .. ch + 4 * NV - 1 (NV = 1 or 2 vectors): the
  * nine weights in registers, each output a v4_madd chain over its valid taps. */
@@ -107,7 +112,7 @@ static void dw_rows(int bwd, const float *src, size_t sh, size_t sw, size_t c, c
             tap_cols(bwd, x0, n, s, sw, c, col, full);
             float *d = dst + (y * dw + x0) * c;
             size_t ch = 0;
-            for (; V4_DW_NV == 2 && ch + 8 <= c; ch += 8)
+            for (; ch + 8 <= c; ch += 8)
                 dw_block(2, row, rows_in, col, full, n, c, ch, wt, bias, lo, hi, d);
             for (; ch + 4 <= c; ch += 4)
                 dw_block(1, row, rows_in, col, full, n, c, ch, wt, bias, lo, hi, d);
@@ -126,6 +131,65 @@ static void dw_rows(int bwd, const float *src, size_t sh, size_t sw, size_t c, c
         }
     }
 }
+
+#else
+/* Forward and input gradient with SSE4.1's 16 registers, too few to keep nine weights along a
+ * row: one output pixel at a time over all its channels (contiguous streams). */
+
+/* Rows y0..y1 of dst[y][x][c] = sum of taps over src[sh][sw][c] (forward: src = in, dst = out;
+ * input gradient: src = dout, dst = din), then bias and clamp if bias. One pixel at a time, all
+ * its channels: the taps inside the image as (source, weight) row pointers in (ky, kx) order. */
+INLINE void dw_rows(int bwd, const float *src, size_t sh, size_t sw, size_t c, const float *wt, const float *bias,
+                    float lo, float hi, float *dst, size_t dw, size_t s, size_t y0, size_t y1)
+{
+    const v4 vlo = v4_dup(lo), vhi = v4_dup(hi);
+    for (size_t y = y0; y < y1; y++) {
+        const float *row[3];
+        tap_rows(bwd, src, y, s, sh, sw * c, row);
+        for (size_t x = 0; x < dw; x++) {
+            const float *p[9], *q[9];
+            int n = 0;
+            for (int ky = 0; ky < 3; ky++)
+                for (int kx = 0; kx < 3; kx++) {
+                    const ptrdiff_t ix = src_pos(bwd, x, kx, s, sw);
+                    if (row[ky] && ix >= 0)
+                        p[n] = row[ky] + (size_t)ix * c, q[n++] = wt + (size_t)(ky * 3 + kx) * c;
+                }
+            float *d = dst + (y * dw + x) * c;
+            size_t ch = 0;
+            if (n == 9) {
+                for (; ch + 4 <= c; ch += 4) {
+                    v4 v = v4_zero();
+                    for (int t = 0; t < 9; t++)
+                        v = v4_madd(v, v4_load(p[t] + ch), v4_load(q[t] + ch));
+                    if (bias)
+                        v = v4_clamp(v4_add(v, v4_load(bias + ch)), vlo, vhi);
+                    v4_store(d + ch, v);
+                }
+            } else {
+                for (; ch + 4 <= c; ch += 4) {
+                    v4 v = v4_zero();
+                    for (int t = 0; t < n; t++)
+                        v = v4_madd(v, v4_load(p[t] + ch), v4_load(q[t] + ch));
+                    if (bias)
+                        v = v4_clamp(v4_add(v, v4_load(bias + ch)), vlo, vhi);
+                    v4_store(d + ch, v);
+                }
+            }
+            for (; ch < c; ch++) {
+                float v = 0.0f;
+                for (int t = 0; t < n; t++)
+                    v = f1_madd(v, p[t][ch], q[t][ch]);
+                if (bias) {
+                    v += bias[ch];
+                    v = v < lo ? lo : v > hi ? hi : v;
+                }
+                d[ch] = v;
+            }
+        }
+    }
+}
+#endif
 
 void V4_FN(dw3x3_fwd)(const float *in, size_t h, size_t w, size_t c, const float *wt, float *out, size_t ho,
                          size_t wo, size_t stride, size_t y0, size_t y1)

@@ -22,8 +22,12 @@
 /* Output channels per block of the full 3x3 convolution's forward (vectors of 4): 16 registers. */
 #define V4_CONV_NV 2
 /* Channel vectors per block of the depthwise kernels: nine weights (or sums) per vector stay in
- * registers, which 16 registers hold for one vector, not two. */
+ * registers, which 16 registers hold for one vector, not two. With one, the row blocks of the
+ * forward ran slower here than streaming pixels (test_kernels --bench, most at stride 2), so
+ * dwconv.c's forward streams pixels on this level. */
 #define V4_DW_NV 1
+/* Rows per block of the batch-norm sums (bn.c): one (each row's sums go through memory). */
+#define V4_BN_ROWS 1
 
 typedef __m128 v4;
 INLINE v4 v4_load(const float *p) { return _mm_loadu_ps(p); }
@@ -58,6 +62,7 @@ INLINE v4 v4_relu6_gate(v4 g, v4 t)
 #define V4_FN(name) mnv2_##name##_neon
 #define V4_CONV_NV 4 /* 32 registers */
 #define V4_DW_NV 2
+#define V4_BN_ROWS 4 /* the sums stay in registers over four rows */
 
 typedef float32x4_t v4;
 INLINE v4 v4_load(const float *p) { return vld1q_f32(p); }
