@@ -4,13 +4,14 @@
  * k and n. Every element of C is (C or 0) + a_0 b_0 + a_1 b_1 + ... as an FMA chain in k order
  * whatever tile it falls in: edge tiles run the same code on a copy of the tile (missing rows and
  * columns are computed on zeros and thrown away), so no result depends on how m is split. */
+/* Not in vec4/: this tile needs 32 registers and FMA by lane; SSE4.1's GEMM blocks for 16. */
 #if !defined(__ARM_NEON) || !defined(__aarch64__)
 #error "this file must be compiled for AArch64 (Advanced SIMD is baseline)"
 #endif
 #include <arm_neon.h>
 
 #include "kernels/kernels.h"
-#include "util.h"
+#include "kernels/vec4/vec4.h" /* INLINE */
 
 enum { MR = 8, NR = 12, KC = 256, NC = 96 }; /* packed B: KC * NC floats = 96 KiB; A: KC * MR = 8 KiB */
 

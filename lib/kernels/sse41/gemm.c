@@ -3,13 +3,14 @@
  * packed panels of B (kc x 8, zero-padded past n), blocked over k and n. Every element of C is
  * (C or 0) + a_0 b_0 + a_1 b_1 + ... in k order whatever tile it falls in: edge tiles run the
  * same code on a copy of the tile, and missing rows of A repeat row 0 (results discarded). */
+/* Not in vec4/: this tile fits SSE's 16 registers; NEON's GEMM blocks for 32, by lane. */
 #if !defined(__SSE4_1__)
 #error "this file must be compiled with -msse4.1"
 #endif
 #include <smmintrin.h>
 
 #include "kernels/kernels.h"
-#include "util.h"
+#include "kernels/vec4/vec4.h" /* INLINE */
 
 enum { MR = 6, NR = 8, KC = 256, NC = 96 }; /* packed B block: KC * NC floats = 96 KiB of stack */
 

@@ -1,18 +1,14 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* NEON depthwise 3x3 (padding 1, any stride): forward, fused inference forward and both
- * gradients. Vectors run along channels: blocks of eight channels (two vectors) whose nine
- * weights (or, for the weight gradient, nine accumulators) stay in registers along a row, then a
- * block of four, then single channels. Every output is an FMA chain over its taps inside the
- * image in (ky, kx) order from zero, in the full, edge and channel-tail paths alike; the weight
- * gradient adds in (y, x) order onto dwt. No result depends on the [y0, y1) split. */
-#if !defined(__ARM_NEON) || !defined(__aarch64__)
-#error "this file must be compiled for AArch64 (Advanced SIMD is baseline)"
-#endif
-#include <arm_neon.h>
-#include <math.h>
-
+/* 4-wide depthwise 3x3 (SSE4.1, NEON; padding 1, any stride): forward, fused inference forward and
+ * both gradients. Every output is a v4_madd (f1_madd) chain over its taps inside the image in
+ * (ky, kx) order from zero, in the full, edge and channel-tail paths alike; the weight gradient
+ * adds in (y, x) order onto dwt. No result depends on the loop structure below or on the [y0, y1)
+ * split. The forward and input gradient run along a row with the weights in registers where the
+ * level has the registers for them (NEON), else one pixel at a time (SSE4.1); the weight gradient
+ * keeps nine sums per vector of channels in registers along a row on both (V4_DW_NV vectors, then
+ * one, then single channels). */
 #include "kernels/kernels.h"
-#include "util.h"
+#include "vec4.h"
 
 enum { XB = 64 }; /* columns per chunk of precomputed tap offsets */
 
@@ -43,37 +39,41 @@ static void tap_cols(int bwd, size_t x0, size_t n, size_t s, size_t sw, size_t c
     }
 }
 
+#if V4_DW_NV == 2
+/* Forward and input gradient with NEON's 32 registers: the nine weights of two vectors stay in
+ * registers along a row chunk. */
+
 /* Columns [0, n) of one row chunk for channels ch .. ch + 4 * NV - 1 (NV = 1 or 2 vectors): the
- * nine weights in registers, each output an FMA chain over its valid taps. */
+ * nine weights in registers, each output a v4_madd chain over its valid taps. */
 INLINE void dw_block(const int NV, const float *const row[3], int rows_in, const ptrdiff_t col[][3],
                      const unsigned char *full, size_t n, size_t c, size_t ch, const float *wt, const float *bias,
                      float lo, float hi, float *d)
 {
-    float32x4_t w0[9], w1[9], b0 = vdupq_n_f32(0.0f), b1 = b0;
-    const float32x4_t vlo = vdupq_n_f32(lo), vhi = vdupq_n_f32(hi);
+    v4 w0[9], w1[9], b0 = v4_zero(), b1 = b0;
+    const v4 vlo = v4_dup(lo), vhi = v4_dup(hi);
 #pragma GCC unroll 9
     for (int t = 0; t < 9; t++) {
-        w0[t] = vld1q_f32(wt + (size_t)t * c + ch);
-        w1[t] = NV == 2 ? vld1q_f32(wt + (size_t)t * c + ch + 4) : w0[t];
+        w0[t] = v4_load(wt + (size_t)t * c + ch);
+        w1[t] = NV == 2 ? v4_load(wt + (size_t)t * c + ch + 4) : w0[t];
     }
     if (bias) {
-        b0 = vld1q_f32(bias + ch);
+        b0 = v4_load(bias + ch);
         if (NV == 2)
-            b1 = vld1q_f32(bias + ch + 4);
+            b1 = v4_load(bias + ch + 4);
     }
     const float *r[3];
     for (int k = 0; k < 3; k++)
         r[k] = row[k] ? row[k] + ch : NULL;
     for (size_t x = 0; x < n; x++, d += c) {
-        float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0;
+        v4 a0 = v4_zero(), a1 = a0;
         const ptrdiff_t *cx = col[x];
         if (rows_in && full[x]) {
 #pragma GCC unroll 9
             for (int t = 0; t < 9; t++) {
                 const float *p = r[t / 3] + cx[t % 3];
-                a0 = vfmaq_f32(a0, vld1q_f32(p), w0[t]);
+                a0 = v4_madd(a0, v4_load(p), w0[t]);
                 if (NV == 2)
-                    a1 = vfmaq_f32(a1, vld1q_f32(p + 4), w1[t]);
+                    a1 = v4_madd(a1, v4_load(p + 4), w1[t]);
             }
         } else {
 #pragma GCC unroll 9
@@ -81,19 +81,19 @@ INLINE void dw_block(const int NV, const float *const row[3], int rows_in, const
                 if (!r[t / 3] || cx[t % 3] < 0)
                     continue;
                 const float *p = r[t / 3] + cx[t % 3];
-                a0 = vfmaq_f32(a0, vld1q_f32(p), w0[t]);
+                a0 = v4_madd(a0, v4_load(p), w0[t]);
                 if (NV == 2)
-                    a1 = vfmaq_f32(a1, vld1q_f32(p + 4), w1[t]);
+                    a1 = v4_madd(a1, v4_load(p + 4), w1[t]);
             }
         }
-        if (bias) { /* FMAX / FMIN keep a NaN sum NaN, as in scalar */
-            a0 = vminq_f32(vhi, vmaxq_f32(vlo, vaddq_f32(a0, b0)));
+        if (bias) {
+            a0 = v4_clamp(v4_add(a0, b0), vlo, vhi);
             if (NV == 2)
-                a1 = vminq_f32(vhi, vmaxq_f32(vlo, vaddq_f32(a1, b1)));
+                a1 = v4_clamp(v4_add(a1, b1), vlo, vhi);
         }
-        vst1q_f32(d + ch, a0);
+        v4_store(d + ch, a0);
         if (NV == 2)
-            vst1q_f32(d + ch + 4, a1);
+            v4_store(d + ch + 4, a1);
     }
 }
 
@@ -121,7 +121,7 @@ static void dw_rows(int bwd, const float *src, size_t sh, size_t sw, size_t c, c
                     float v = 0.0f;
                     for (int t = 0; t < 9; t++)
                         if (row[t / 3] && col[x][t % 3] >= 0)
-                            v = fmaf(row[t / 3][col[x][t % 3] + (ptrdiff_t)ch], wt[(size_t)t * c + ch], v);
+                            v = f1_madd(v, row[t / 3][col[x][t % 3] + (ptrdiff_t)ch], wt[(size_t)t * c + ch]);
                     if (bias) {
                         v += bias[ch];
                         v = v < lo ? lo : v > hi ? hi : v;
@@ -132,14 +132,73 @@ static void dw_rows(int bwd, const float *src, size_t sh, size_t sw, size_t c, c
     }
 }
 
-void mnv2_dw3x3_fwd_neon(const float *in, size_t h, size_t w, size_t c, const float *wt, float *out, size_t ho,
+#else
+/* Forward and input gradient on SSE4.1: one output pixel at a time over all its channels
+ * (contiguous streams), faster there than the row blocks above (see V4_DW_NV in vec4.h). */
+
+/* Rows y0..y1 of dst[y][x][c] = sum of taps over src[sh][sw][c] (forward: src = in, dst = out;
+ * input gradient: src = dout, dst = din), then bias and clamp if bias. One pixel at a time, all
+ * its channels: the taps inside the image as (source, weight) row pointers in (ky, kx) order. */
+INLINE void dw_rows(int bwd, const float *src, size_t sh, size_t sw, size_t c, const float *wt, const float *bias,
+                    float lo, float hi, float *dst, size_t dw, size_t s, size_t y0, size_t y1)
+{
+    const v4 vlo = v4_dup(lo), vhi = v4_dup(hi);
+    for (size_t y = y0; y < y1; y++) {
+        const float *row[3];
+        tap_rows(bwd, src, y, s, sh, sw * c, row);
+        for (size_t x = 0; x < dw; x++) {
+            const float *p[9], *q[9];
+            int n = 0;
+            for (int ky = 0; ky < 3; ky++)
+                for (int kx = 0; kx < 3; kx++) {
+                    const ptrdiff_t ix = src_pos(bwd, x, kx, s, sw);
+                    if (row[ky] && ix >= 0)
+                        p[n] = row[ky] + (size_t)ix * c, q[n++] = wt + (size_t)(ky * 3 + kx) * c;
+                }
+            float *d = dst + (y * dw + x) * c;
+            size_t ch = 0;
+            if (n == 9) {
+                for (; ch + 4 <= c; ch += 4) {
+                    v4 v = v4_zero();
+                    for (int t = 0; t < 9; t++)
+                        v = v4_madd(v, v4_load(p[t] + ch), v4_load(q[t] + ch));
+                    if (bias)
+                        v = v4_clamp(v4_add(v, v4_load(bias + ch)), vlo, vhi);
+                    v4_store(d + ch, v);
+                }
+            } else {
+                for (; ch + 4 <= c; ch += 4) {
+                    v4 v = v4_zero();
+                    for (int t = 0; t < n; t++)
+                        v = v4_madd(v, v4_load(p[t] + ch), v4_load(q[t] + ch));
+                    if (bias)
+                        v = v4_clamp(v4_add(v, v4_load(bias + ch)), vlo, vhi);
+                    v4_store(d + ch, v);
+                }
+            }
+            for (; ch < c; ch++) {
+                float v = 0.0f;
+                for (int t = 0; t < n; t++)
+                    v = f1_madd(v, p[t][ch], q[t][ch]);
+                if (bias) {
+                    v += bias[ch];
+                    v = v < lo ? lo : v > hi ? hi : v;
+                }
+                d[ch] = v;
+            }
+        }
+    }
+}
+#endif
+
+void V4_FN(dw3x3_fwd)(const float *in, size_t h, size_t w, size_t c, const float *wt, float *out, size_t ho,
                          size_t wo, size_t stride, size_t y0, size_t y1)
 {
     (void)ho;
     dw_rows(0, in, h, w, c, wt, NULL, 0.0f, 0.0f, out, wo, stride, y0, y1);
 }
 
-void mnv2_dw3x3_fwd_bias_act_neon(const float *in, size_t h, size_t w, size_t c, const float *wt, const float *bias,
+void V4_FN(dw3x3_fwd_bias_act)(const float *in, size_t h, size_t w, size_t c, const float *wt, const float *bias,
                                   float lo, float hi, float *out, size_t ho, size_t wo, size_t stride, size_t y0,
                                   size_t y1)
 {
@@ -147,7 +206,7 @@ void mnv2_dw3x3_fwd_bias_act_neon(const float *in, size_t h, size_t w, size_t c,
     dw_rows(0, in, h, w, c, wt, bias, lo, hi, out, wo, stride, y0, y1);
 }
 
-void mnv2_dw3x3_bwd_data_neon(const float *dout, size_t ho, size_t wo, size_t c, const float *wt, float *din,
+void V4_FN(dw3x3_bwd_data)(const float *dout, size_t ho, size_t wo, size_t c, const float *wt, float *din,
                               size_t h, size_t w, size_t stride, size_t y0, size_t y1)
 {
     (void)h;
@@ -159,25 +218,25 @@ void mnv2_dw3x3_bwd_data_neon(const float *dout, size_t ho, size_t wo, size_t c,
 INLINE void dwf_block(const int NV, const float *const row[3], int rows_in, const ptrdiff_t col[][3],
                       const unsigned char *full, size_t n, size_t c, size_t ch, const float *g, float *dwt)
 {
-    float32x4_t a0[9], a1[9];
+    v4 a0[9], a1[9];
 #pragma GCC unroll 9
     for (int t = 0; t < 9; t++) {
-        a0[t] = vld1q_f32(dwt + (size_t)t * c + ch);
-        a1[t] = NV == 2 ? vld1q_f32(dwt + (size_t)t * c + ch + 4) : a0[t];
+        a0[t] = v4_load(dwt + (size_t)t * c + ch);
+        a1[t] = NV == 2 ? v4_load(dwt + (size_t)t * c + ch + 4) : a0[t];
     }
     const float *r[3];
     for (int k = 0; k < 3; k++)
         r[k] = row[k] ? row[k] + ch : NULL;
     for (size_t x = 0; x < n; x++) {
-        const float32x4_t g0 = vld1q_f32(g + x * c + ch), g1 = NV == 2 ? vld1q_f32(g + x * c + ch + 4) : g0;
+        const v4 g0 = v4_load(g + x * c + ch), g1 = NV == 2 ? v4_load(g + x * c + ch + 4) : g0;
         const ptrdiff_t *cx = col[x];
         if (rows_in && full[x]) {
 #pragma GCC unroll 9
             for (int t = 0; t < 9; t++) {
                 const float *p = r[t / 3] + cx[t % 3];
-                a0[t] = vfmaq_f32(a0[t], vld1q_f32(p), g0);
+                a0[t] = v4_madd(a0[t], v4_load(p), g0);
                 if (NV == 2)
-                    a1[t] = vfmaq_f32(a1[t], vld1q_f32(p + 4), g1);
+                    a1[t] = v4_madd(a1[t], v4_load(p + 4), g1);
             }
         } else {
 #pragma GCC unroll 9
@@ -185,21 +244,21 @@ INLINE void dwf_block(const int NV, const float *const row[3], int rows_in, cons
                 if (!r[t / 3] || cx[t % 3] < 0)
                     continue;
                 const float *p = r[t / 3] + cx[t % 3];
-                a0[t] = vfmaq_f32(a0[t], vld1q_f32(p), g0);
+                a0[t] = v4_madd(a0[t], v4_load(p), g0);
                 if (NV == 2)
-                    a1[t] = vfmaq_f32(a1[t], vld1q_f32(p + 4), g1);
+                    a1[t] = v4_madd(a1[t], v4_load(p + 4), g1);
             }
         }
     }
 #pragma GCC unroll 9
     for (int t = 0; t < 9; t++) {
-        vst1q_f32(dwt + (size_t)t * c + ch, a0[t]);
+        v4_store(dwt + (size_t)t * c + ch, a0[t]);
         if (NV == 2)
-            vst1q_f32(dwt + (size_t)t * c + ch + 4, a1[t]);
+            v4_store(dwt + (size_t)t * c + ch + 4, a1[t]);
     }
 }
 
-void mnv2_dw3x3_bwd_filter_neon(const float *in, size_t h, size_t w, size_t c, const float *dout, size_t ho,
+void V4_FN(dw3x3_bwd_filter)(const float *in, size_t h, size_t w, size_t c, const float *dout, size_t ho,
                                 size_t wo, size_t stride, size_t y0, size_t y1, float *dwt)
 {
     (void)ho;
@@ -213,7 +272,7 @@ void mnv2_dw3x3_bwd_filter_neon(const float *in, size_t h, size_t w, size_t c, c
             tap_cols(0, x0, n, stride, w, c, col, full);
             const float *g = dout + (y * wo + x0) * c;
             size_t ch = 0;
-            for (; ch + 8 <= c; ch += 8)
+            for (; V4_DW_NV == 2 && ch + 8 <= c; ch += 8)
                 dwf_block(2, row, rows_in, col, full, n, c, ch, g, dwt);
             for (; ch + 4 <= c; ch += 4)
                 dwf_block(1, row, rows_in, col, full, n, c, ch, g, dwt);
@@ -222,7 +281,7 @@ void mnv2_dw3x3_bwd_filter_neon(const float *in, size_t h, size_t w, size_t c, c
                     float a = dwt[(size_t)t * c + ch];
                     for (size_t x = 0; row[t / 3] && x < n; x++)
                         if (col[x][t % 3] >= 0)
-                            a = fmaf(row[t / 3][col[x][t % 3] + (ptrdiff_t)ch], g[x * c + ch], a);
+                            a = f1_madd(a, row[t / 3][col[x][t % 3] + (ptrdiff_t)ch], g[x * c + ch]);
                     dwt[(size_t)t * c + ch] = a;
                 }
         }

@@ -1,17 +1,38 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* SSE4.1 full 3x3 convolution (the stem, few input channels): output channels across vectors,
- * eight then four at a time, the rest one at a time; every sum in the scalar kernel's order
- * (forward: taps, then input channels; weight gradient: rows, then columns). */
-#if !defined(__SSE4_1__)
-#error "this file must be compiled with -msse4.1"
-#endif
-#include <smmintrin.h>
-
+/* 4-wide full 3x3 convolution (SSE4.1, NEON; the stem, few input channels): output channels
+ * across vectors, V4_CONV_NV vectors then one at a time, the rest one channel at a time. Every sum
+ * is a v4_madd (f1_madd) chain in the scalar kernel's order (forward: taps, then input channels,
+ * from zero; weight gradient: rows, then columns, onto dwt), so no result depends on the block
+ * width or on the [y0, y1) split. */
 #include "kernels/kernels.h"
-#include "util.h"
+#include "vec4.h"
 
-void mnv2_conv3x3_fwd_sse41(const float *in, size_t h, size_t w, size_t cin, const float *wt, float *out, size_t ho,
-                            size_t wo, size_t cout, size_t stride, size_t y0, size_t y1)
+/* o[co .. co + 4J) of one output pixel from the input pixels of its taps (src[t], NULL outside). */
+INLINE void fwd_block(const int J, const float *const src[9], const float *wt, size_t cin, size_t cout, size_t co,
+                      float *o)
+{
+    v4 acc[4];
+#pragma GCC unroll 4
+    for (int j = 0; j < J; j++)
+        acc[j] = v4_zero();
+    for (size_t t = 0; t < 9; t++) {
+        if (!src[t])
+            continue;
+        const float *wp = wt + t * cin * cout + co;
+        for (size_t ci = 0; ci < cin; ci++, wp += cout) {
+            const v4 v = v4_dup(src[t][ci]);
+#pragma GCC unroll 4
+            for (int j = 0; j < J; j++)
+                acc[j] = v4_madd(acc[j], v, v4_load(wp + 4 * j));
+        }
+    }
+#pragma GCC unroll 4
+    for (int j = 0; j < J; j++)
+        v4_store(o + co + 4 * j, acc[j]);
+}
+
+void V4_FN(conv3x3_fwd)(const float *in, size_t h, size_t w, size_t cin, const float *wt, float *out, size_t ho,
+                        size_t wo, size_t cout, size_t stride, size_t y0, size_t y1)
 {
     (void)ho;
     for (size_t y = y0; y < y1; y++)
@@ -23,33 +44,15 @@ void mnv2_conv3x3_fwd_sse41(const float *in, size_t h, size_t w, size_t cin, con
             }
             float *o = out + (y * wo + x) * cout;
             size_t co = 0;
-            for (; co + 8 <= cout; co += 8) {
-                __m128 a0 = _mm_setzero_ps(), a1 = a0;
-                for (size_t t = 0; t < 9; t++) {
-                    if (!src[t])
-                        continue;
-                    const float *wp = wt + t * cin * cout + co;
-                    for (size_t ci = 0; ci < cin; ci++) {
-                        const __m128 v = _mm_set1_ps(src[t][ci]);
-                        a0 = _mm_add_ps(a0, _mm_mul_ps(v, _mm_loadu_ps(wp + ci * cout)));
-                        a1 = _mm_add_ps(a1, _mm_mul_ps(v, _mm_loadu_ps(wp + ci * cout + 4)));
-                    }
-                }
-                _mm_storeu_ps(o + co, a0), _mm_storeu_ps(o + co + 4, a1);
-            }
-            for (; co + 4 <= cout; co += 4) {
-                __m128 a0 = _mm_setzero_ps();
-                for (size_t t = 0; t < 9; t++)
-                    for (size_t ci = 0; src[t] && ci < cin; ci++)
-                        a0 = _mm_add_ps(a0, _mm_mul_ps(_mm_set1_ps(src[t][ci]),
-                                                       _mm_loadu_ps(wt + (t * cin + ci) * cout + co)));
-                _mm_storeu_ps(o + co, a0);
-            }
+            for (; co + 4 * V4_CONV_NV <= cout; co += 4 * V4_CONV_NV)
+                fwd_block(V4_CONV_NV, src, wt, cin, cout, co, o);
+            for (; co + 4 <= cout; co += 4)
+                fwd_block(1, src, wt, cin, cout, co, o);
             for (; co < cout; co++) {
                 float a = 0.0f;
                 for (size_t t = 0; t < 9; t++)
                     for (size_t ci = 0; src[t] && ci < cin; ci++)
-                        a += src[t][ci] * wt[(t * cin + ci) * cout + co];
+                        a = f1_madd(a, src[t][ci], wt[(t * cin + ci) * cout + co]);
                 o[co] = a;
             }
         }
@@ -70,26 +73,26 @@ static void tap_span(size_t kx, size_t s, size_t w, size_t wo, size_t *xa, size_
  * Columns run over [xa, xb), where tap kx is inside: x * stride + kx - 1 does not wrap. */
 #define FILTER_BLOCK(J)                                                                                                \
     for (; co + 4 * (J) <= cout; co += 4 * (J)) {                                                                      \
-        __m128 acc[J];                                                                                                 \
+        v4 acc[J];                                                                                                     \
         for (int j = 0; j < (J); j++)                                                                                  \
-            acc[j] = _mm_loadu_ps(dw + co + 4 * j);                                                                    \
+            acc[j] = v4_load(dw + co + 4 * j);                                                                         \
         for (size_t y = y0; y < y1; y++) {                                                                             \
             const ptrdiff_t iy = src_pos_fwd(y, ky, stride, h);                                                        \
             if (iy < 0)                                                                                                \
                 continue;                                                                                              \
             const float *ip = in + (size_t)iy * w * cin + ci, *g = dout + y * wo * cout + co;                         \
             for (size_t x = xa; x < xb; x++) {                                                                         \
-                const __m128 v = _mm_set1_ps(ip[(x * stride + kx - 1) * cin]);                                        \
+                const v4 v = v4_dup(ip[(x * stride + kx - 1) * cin]);                                                 \
                 for (int j = 0; j < (J); j++)                                                                          \
-                    acc[j] = _mm_add_ps(acc[j], _mm_mul_ps(v, _mm_loadu_ps(g + x * cout + 4 * j)));                    \
+                    acc[j] = v4_madd(acc[j], v, v4_load(g + x * cout + 4 * j));                                        \
             }                                                                                                          \
         }                                                                                                              \
         for (int j = 0; j < (J); j++)                                                                                  \
-            _mm_storeu_ps(dw + co + 4 * j, acc[j]);                                                                    \
+            v4_store(dw + co + 4 * j, acc[j]);                                                                         \
     }
 
-void mnv2_conv3x3_bwd_filter_sse41(const float *in, size_t h, size_t w, size_t cin, const float *dout, size_t ho,
-                                   size_t wo, size_t cout, size_t stride, size_t y0, size_t y1, float *dwt)
+void V4_FN(conv3x3_bwd_filter)(const float *in, size_t h, size_t w, size_t cin, const float *dout, size_t ho,
+                               size_t wo, size_t cout, size_t stride, size_t y0, size_t y1, float *dwt)
 {
     (void)ho;
     for (size_t t = 0; t < 9; t++) {
@@ -106,7 +109,8 @@ void mnv2_conv3x3_bwd_filter_sse41(const float *in, size_t h, size_t w, size_t c
                 for (size_t y = y0; y < y1; y++) {
                     const ptrdiff_t iy = src_pos_fwd(y, ky, stride, h);
                     for (size_t x = xa; iy >= 0 && x < xb; x++)
-                        a += in[((size_t)iy * w + x * stride + kx - 1) * cin + ci] * dout[(y * wo + x) * cout + co];
+                        a = f1_madd(a, in[((size_t)iy * w + x * stride + kx - 1) * cin + ci],
+                                    dout[(y * wo + x) * cout + co]);
                 }
                 dw[co] = a;
             }
