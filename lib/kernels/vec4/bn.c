@@ -46,7 +46,7 @@ void V4_FN(bn_apply)(const float *x, size_t rows, size_t c, const float *scale, 
         const float *xr = x + r * c;
         float *yr = y + r * c;
         size_t ch = 0;
-        for (; ch + 8 <= c; ch += 8) {
+        for (; V4_APPLY_NV == 2 && ch + 8 <= c; ch += 8) {
             const v4 v0 = v4_madd(v4_load(shift + ch), v4_load(xr + ch), v4_load(scale + ch));
             const v4 v1 = v4_madd(v4_load(shift + ch + 4), v4_load(xr + ch + 4), v4_load(scale + ch + 4));
             v4_store(yr + ch, v4_clamp(v0, vlo, vhi));
