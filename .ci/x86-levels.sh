@@ -23,7 +23,7 @@ if ! dpkg --print-foreign-architectures | grep -qx i386; then
   sudo=()
   [ "$(id -u)" -eq 0 ] || sudo=(sudo)
   "${sudo[@]}" dpkg --add-architecture i386
-  "${sudo[@]}" apt-get update
+  bash .ci/apt-update
 fi
 bash .ci/ensure-packages gcc g++ libc6-dev meson ninja-build pkg-config libcmocka-dev qemu-user \
   gcc-multilib g++-multilib libcmocka-dev:i386
