@@ -106,7 +106,9 @@ static void bn_batch_stats(struct mnv2_model *m, const plan_conv *c, double *mu,
 }
 
 /* Inference weights: batch norm folded into each convolution (w * scale, beta - mean * scale),
- * recomputed only after the parameters or running statistics change. */
+ * recomputed only after the parameters or running statistics change; the 1x1 ones are packed for
+ * the product's microkernel there too (every inference call would otherwise repack them, each
+ * thread on its own). */
 static void fold_conv(struct mnv2_model *m, const plan_conv *c)
 {
     const size_t C = c->cout, wn = c->kind == CONV_DW ? 9 * C : c->kind == CONV_PW ? (size_t)c->cin * C : 9 * (size_t)c->cin * C;
@@ -118,6 +120,8 @@ static void fold_conv(struct mnv2_model *m, const plan_conv *c)
         m->fold[c->w + i] = m->params[c->w + i] * scale[i % C];
     for (size_t ch = 0; ch < C; ch++)
         m->fold[c->gamma + ch] = beta[ch] - m->buffers[c->rmean + ch] * scale[ch];
+    if (c->kind == CONV_PW)
+        mnv2__gemm_pack_b(c->cin, C, m->fold + c->w, C, m->packed + c->pk);
 }
 
 static void fold_all(struct mnv2_model *m)
@@ -164,8 +168,8 @@ static void conv_bn(struct mnv2_model *m, const plan_conv *c, const float *in, f
     const float *w = m->fold + c->w, *bias = m->fold + c->gamma;
     switch (c->kind) {
     case CONV_PW:
-        mnv2__par_gemm(m, GEMM_NN_BIAS_ACT, batch * c->in_h * c->in_w, c->cout, c->cin, in, c->cin, w, c->cout, out,
-                       c->cout, 0, bias, lo, hi);
+        mnv2__par_gemm(m, GEMM_NN_BIAS_ACT_PACKED, batch * c->in_h * c->in_w, c->cout, c->cin, in, c->cin,
+                       m->packed + c->pk, 0, out, c->cout, 0, bias, lo, hi);
         break;
     case CONV_DW:
         mnv2__par_dw_fwd(m, batch, in, c->in_h, c->in_w, c->cin, w, bias, lo, hi, out, c->out_h, c->out_w, c->stride);
@@ -205,12 +209,12 @@ static void block_task(void *ctx, size_t i, uint32_t thread)
     float *D = E + ((g.rows * W * hid + 15) & ~(size_t)15);
     const float *x = j->x + g.img * k->in_h * W * k->cin;
     float *out = j->out + g.img * k->out_h * Wo * k->cout;
-    kr->gemm_nn_bias_act(g.rows * W, hid, k->cin, x + g.origin * W * k->cin, k->cin, m->fold + k->expand.w, hid, E,
-                         hid, m->fold + k->expand.gamma, 0.0f, 6.0f);
+    kr->gemm_nn_bias_act_packed(g.rows * W, hid, k->cin, x + g.origin * W * k->cin, k->cin,
+                                m->packed + k->expand.pk, E, hid, m->fold + k->expand.gamma, 0.0f, 6.0f);
     kr->dw3x3_fwd_bias_act(E, g.rows, W, hid, m->fold + k->dw.w, m->fold + k->dw.gamma, 0.0f, 6.0f, D, n + r0, Wo, s,
                            r0, r0 + n);
-    kr->gemm_nn_bias_act(n * Wo, k->cout, hid, D + r0 * Wo * hid, hid, m->fold + k->project.w, k->cout,
-                         out + oy0 * Wo * k->cout, k->cout, m->fold + k->project.gamma, -INFINITY, INFINITY);
+    kr->gemm_nn_bias_act_packed(n * Wo, k->cout, hid, D + r0 * Wo * hid, hid, m->packed + k->project.pk,
+                                out + oy0 * Wo * k->cout, k->cout, m->fold + k->project.gamma, -INFINITY, INFINITY);
     if (k->residual)
         kr->add(out + oy0 * Wo * k->cout, x + oy0 * W * k->cin, n * Wo * k->cout);
 }

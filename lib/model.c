@@ -133,20 +133,21 @@ static int32_t model_create_body(const mnv2_config *cfg, mnv2_model **out)
     m->plan = p;
     m->k = mnv2__kernels_for((int)cfg->isa_max, &m->isa);
     const size_t P = p->n_params;
-    /* block_bytes: checked by the plan, a multiple of 4 plus MNV2__ALIGN; the floats are what is used. */
-    const size_t floats = (p->block_bytes - MNV2__ALIGN) / sizeof(float);
     if (!(m->block = aligned_alloc(MNV2__ALIGN, p->block_bytes & ~(size_t)(MNV2__ALIGN - 1)))) {
         const size_t mib = p->block_bytes >> 20;
         mnv2__plan_free(p);
         free(m);
         return mnv2__fail(MNV2_ERR_OUT_OF_MEMORY, "mnv2_model_create: cannot allocate %zu MiB", mib);
     }
-    /* Arena first (64-byte aligned offsets), then parameters, buffers, gradients, moments. */
-    memset(m->block, 0, floats * sizeof(float));
+    /* Arena first (64-byte aligned offsets), then parameters, buffers, gradients, moments, and the
+     * packed weights last: the fold writes them before inference reads them, so a model that only
+     * trains never touches their pages. */
+    memset(m->block, 0, p->packed * sizeof(float));
     m->arena = m->block;
     m->params = m->arena + p->arena_floats;
     m->fold = m->params + P;
     m->buffers = m->fold + P;
+    m->packed = m->arena + p->packed;
     if (cfg->trainable) {
         m->grads = m->buffers + p->n_buffers;
         m->opt = m->grads + P;

@@ -23,6 +23,7 @@ size_t mnv2__ranges(const struct mnv2_model *m, size_t units, size_t cost)
  * padded copy), as it must for row ranges already; test_threads checks both splits at every
  * level. */
 #define MNV2_GEMM_COL_BLOCK 32
+_Static_assert(MNV2_GEMM_COL_BLOCK % MNV2_GEMM_PANEL == 0, "a column block starts a packed panel");
 
 split2d mnv2__split_2d(const struct mnv2_model *m, size_t M, size_t N, size_t K, size_t want)
 {
@@ -78,9 +79,9 @@ static void gemm_task(void *ctx, size_t i, uint32_t thread)
     case GEMM_TN: /* A is [K x M]: the rows r0..r1 of C are the columns r0..r1 of A */
         k->gemm_tn(m, n, j->K, j->a + r0, j->lda, j->b + c0, j->ldb, c, j->ldc, j->acc);
         break;
-    default:
-        k->gemm_nn_bias_act(m, n, j->K, j->a + r0 * j->lda, j->lda, j->b + c0, j->ldb, c, j->ldc,
-                            j->bias ? j->bias + c0 : NULL, j->lo, j->hi);
+    default: /* packed: columns c0.. (a multiple of the panel width) start at b + c0 * K */
+        k->gemm_nn_bias_act_packed(m, n, j->K, j->a + r0 * j->lda, j->lda, j->b + c0 * j->K, c, j->ldc,
+                                   j->bias ? j->bias + c0 : NULL, j->lo, j->hi);
         break;
     }
 }

@@ -10,6 +10,7 @@
 #include "ckd.h"
 #include "cpus.h"
 #include "internal_error.h"
+#include "kernels/kernels.h"
 #include "model.h"
 #include "plan.h"
 #include "layers.h"
@@ -147,6 +148,10 @@ static void conv_tensors(builder *b, plan_conv *c, const char *wname, const char
         dims[0] = 3, dims[1] = 3, dims[2] = cout, nd = 3;
     else
         dims[0] = cin, dims[1] = cout, nd = 2;
+    if (c->kind == CONV_PW) { /* 16-aligned, as the region */
+        c->pk = p->n_packed;
+        p->n_packed = add(b, p->n_packed, add(b, mul(b, cin, mnv2__gemm_packed_cols(cout)), 15)) & ~(size_t)15;
+    }
     c->w = p->n_params;
     add_tensor(b, wname, MNV2_TENSOR_PARAM, nd, dims, 1);
     c->params = (uint64_t)p->n_params - c->w + 2 * (uint64_t)cout;
@@ -397,6 +402,8 @@ static void plan_totals(builder *b)
     size_t floats = add(b, add(b, p->arena_floats, mul(b, 2, p->n_params)), p->n_buffers);
     if (p->trainable)
         floats = add(b, floats, mul(b, 3, p->n_params)); /* gradients, two optimizer moments */
+    p->packed = add(b, floats, 15) & ~(size_t)15;
+    floats = add(b, p->packed, p->n_packed);
     p->block_bytes = add(b, mul(b, floats, sizeof(float)), MNV2__ALIGN);
 }
 

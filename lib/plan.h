@@ -19,6 +19,8 @@ typedef struct plan_conv {
     size_t rmean, rvar;      /* offsets into the buffers */
     size_t z;                /* training: arena offset of the pre-BN output (max batch; depthwise: in s1) */
     size_t stats;            /* training: arena offset of [mean | invstd], 2 * cout */
+    size_t pk;               /* pointwise: offset of the folded weights packed for inference
+                              * (mnv2__gemm_pack_b) in the packed region */
     uint64_t macs, params;
     char name[40];           /* torchvision prefix, e.g. "features.2.conv.1" */
 } plan_conv;
@@ -64,8 +66,11 @@ typedef struct mnv2_plan {
     size_t tile, tile_floats;         /* inference: per-thread tiles of the fused blocks */
     uint32_t threads;                 /* worker threads (MNV2_KEY_THREADS, 0 resolved) */
     size_t arena_floats;
+    size_t n_packed;                  /* floats of the pointwise weights packed for inference */
+    size_t packed;                    /* where they start in the block (floats, 16-aligned), last */
     size_t block_bytes;               /* mnv2_model_create's one allocation: arena, parameters, folded
-                                       * weights, buffers (gradients, moments) and alignment slack */
+                                       * weights, buffers (gradients, moments), packed weights and
+                                       * alignment slack */
     size_t max_c;
     int trainable;
 } mnv2_plan;

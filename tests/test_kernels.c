@@ -449,6 +449,86 @@ static void check_gemm(const mnv2_kernels *t, int kind)
             gemm_case(t, kind, ms[i + 2], ns[i * 3 + 1], ks[i + 1], 1, 0, 0.0f, 6.0f, 1);
 }
 
+/* gemm_nn_bias_act_packed: B packed once (the layout of kernels.h, checked here too) gives the bits
+ * of the same level's gemm_nn_bias_act on B unpacked (whose accuracy check_gemm checks), also on
+ * the columns from a multiple of the panel width on, as the engine's column blocks call it. */
+static void packed_case(const mnv2_kernels *t, size_t m, size_t n, size_t k, size_t pad, float lo, float hi,
+                        int nan_bias)
+{
+    const size_t lda = k + pad, ldb = n + pad, ldc = n + pad, pcols = mnv2__gemm_packed_cols(n);
+    CASE("gemm_nn_bias_act_packed m=%zu n=%zu k=%zu lda=%zu ldc=%zu lo=%g hi=%g%s", m, n, k, lda, ldc, (double)lo,
+         (double)hi, nan_bias ? " (NaN bias)" : "");
+    buf a = buf_mat(m, k, lda), b = buf_mat(k, n, ldb), bias = buf_rand(n, -1.0f, 1.0f), bp = buf_unset(k * pcols);
+    if (nan_bias)
+        bias.p[n - 1] = NAN;
+    mnv2__gemm_pack_b(k, n, b.p, ldb, bp.p);
+    for (size_t j = 0; j < pcols && !cur.fails; j++) {
+        const size_t q = j / MNV2_GEMM_PANEL, nw = n - q * MNV2_GEMM_PANEL;
+        const size_t pw = mnv2__gemm_packed_cols(nw < MNV2_GEMM_PANEL ? nw : MNV2_GEMM_PANEL);
+        for (size_t p = 0; p < k; p++) {
+            const float want = j < n ? b.p[p * ldb + j] : 0.0f;
+            const float got = bp.p[q * MNV2_GEMM_PANEL * k + p * pw + j % MNV2_GEMM_PANEL];
+            if (j % MNV2_GEMM_PANEL < pw && to_bits(got) != to_bits(want)) {
+                failf("packed B(%zu, %zu) = %g, not %g", p, j, (double)got, (double)want);
+                break;
+            }
+        }
+    }
+    buf c0 = buf_mat(m, n, ldc), a0 = buf_clone(&a), bp0 = buf_clone(&bp), bias0 = buf_clone(&bias);
+    for (size_t i = 0; i < c0.n; i++) /* the start value must not be read */
+        c0.p[i] = from_bits(UNSET_BITS);
+    buf cref = buf_clone(&c0), cgot = buf_clone(&c0);
+    t->gemm_nn_bias_act(m, n, k, a.p, lda, b.p, ldb, cref.p, ldc, bias.p, lo, hi);
+    t->gemm_nn_bias_act_packed(m, n, k, a.p, lda, bp.p, cgot.p, ldc, bias.p, lo, hi);
+    check_region("C (the 'scalar' value is this level's unpacked product)", &cref, &cgot, 0, m, n, ldc, 0.0);
+    check_unchanged("A", &a0, &a);
+    check_unchanged("packed B", &bp0, &bp);
+    check_unchanged("bias", &bias0, &bias);
+    for (size_t c = MNV2_GEMM_PANEL; c < n; c += 2 * MNV2_GEMM_PANEL) {
+        buf vref = buf_clone(&c0), vgot = buf_clone(&c0);
+        t->gemm_nn_bias_act(m, n - c, k, a.p, lda, b.p + c, ldb, vref.p + c, ldc, bias.p + c, lo, hi);
+        t->gemm_nn_bias_act_packed(m, n - c, k, a.p, lda, bp.p + c * k, vgot.p + c, ldc, bias.p + c, lo, hi);
+        char what[64];
+        snprintf(what, sizeof what, "columns from %zu", c);
+        check_identical(what, &vref, &vgot);
+        buf_free(&vref), buf_free(&vgot);
+    }
+    buf *all[] = {&a, &b, &bias, &bp, &c0, &a0, &bp0, &bias0, &cref, &cgot};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        buf_free(all[i]);
+}
+
+static void packed_cases(const mnv2_kernels *t)
+{
+    static const size_t ms[] = {1, 5, 13, 24, 25, 33};
+    static const size_t ns[] = {1, 15, 16, 17, 31, 32, 33, 48, 49, 64, 100};
+    static const size_t ks[] = {1, 7, 33, 100, 300};
+    static const float clamps[][2] = {{0.0f, 6.0f}, {-INFINITY, INFINITY}, {-0.25f, 0.5f}};
+    unsigned v = 0;
+    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
+        for (size_t j = 0; j < sizeof ns / sizeof ns[0]; j++)
+            for (size_t p = 0; p < sizeof ks / sizeof ks[0]; p++, v++)
+                packed_case(t, ms[i], ns[j], ks[p], (v % 3) * 3, clamps[v % 3][0], clamps[v % 3][1], 0);
+    /* Several k blocks and column blocks, many row tiles. */
+    static const size_t big[][4] = {{70, 130, 300, 5}, {100, 961, 37, 0}, {37, 200, 1100, 1}, {29, 520, 131, 7}};
+    for (size_t i = 0; i < sizeof big / sizeof big[0]; i++)
+        packed_case(t, big[i][0], big[i][1], big[i][2], big[i][3], 0.0f, 6.0f, 0);
+    packed_case(t, 0, 9, 5, 3, 0.0f, 6.0f, 0);
+    for (size_t i = 0; i < 3; i++)
+        packed_case(t, ms[i + 1], ns[i * 3 + 1], ks[i + 1], 1, 0.0f, 6.0f, 1);
+}
+
+static void check_gemm_nn_bias_act_packed(const mnv2_kernels *t)
+{
+    /* The scalar level packs too (panel by panel, as sse41, avx2 and neon do): its cases are
+     * counted with the first level's. */
+    static int scalar_done;
+    if (!scalar_done)
+        packed_cases(scalar);
+    scalar_done = 1;
+    packed_cases(t);
+}
+
 static void check_gemm_nn(const mnv2_kernels *t) { check_gemm(t, NN); }
 static void check_gemm_nt(const mnv2_kernels *t) { check_gemm(t, NT); }
 static void check_gemm_tn(const mnv2_kernels *t) { check_gemm(t, TN); }
@@ -973,6 +1053,11 @@ static void rec_gemm_nn_bias_act(size_t m, size_t n, size_t k, const float *a, s
 {
     rec(K_gemm_nn_bias_act, 0, lo, hi, cut(m, CUT_M), n, k, 0, 0, 0, 0, 0);
 }
+static void rec_gemm_nn_bias_act_packed(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *bp,
+                                        float *c, size_t ldc, const float *bias, float lo, float hi)
+{
+    rec(K_gemm_nn_bias_act_packed, 0, lo, hi, cut(m, CUT_M), n, k, 0, 0, 0, 0, 0);
+}
 /* The 3x3 convolutions: (h, w, cin, cout, stride, y0, y1, ho). */
 static void rec_dw3x3_fwd(const float *in, size_t h, size_t w, size_t c, const float *wt, float *out, size_t ho,
                           size_t wo, size_t stride, size_t y0, size_t y1)
@@ -1110,6 +1195,11 @@ static void check_engine(int kernel, const mnv2_kernels *t)
         case K_gemm_nt: gemm_case(t, NT, d[0], d[1], d[2], 0, e->flag, 0.0f, 0.0f, 0); break;
         case K_gemm_tn: gemm_case(t, TN, d[0], d[1], d[2], 0, e->flag, 0.0f, 0.0f, 0); break;
         case K_gemm_nn_bias_act: gemm_case(t, NN_BIAS, d[0], d[1], d[2], 0, 0, e->lo, e->hi, 0); break;
+        case K_gemm_nn_bias_act_packed:
+            /* the product on unpacked B at this shape, then the packed one against it */
+            gemm_case(t, NN_BIAS, d[0], d[1], d[2], 0, 0, e->lo, e->hi, 0);
+            packed_case(t, d[0], d[1], d[2], 0, e->lo, e->hi, 0);
+            break;
         case K_dw3x3_fwd:
         case K_dw3x3_fwd_bias_act:
         case K_dw3x3_bwd_data:
@@ -1232,6 +1322,8 @@ static const bench benches[] = {
     {K_gemm_tn, "dW project 960->160", {960, 160, 2048}},
     {K_gemm_nn_bias_act, "expand 64->384 16x16", {8192, 384, 64}},
     {K_gemm_nn_bias_act, "expand 160->960 8x8", {2048, 960, 160}},
+    {K_gemm_nn_bias_act_packed, "expand 64->384 16x16", {8192, 384, 64}},
+    {K_gemm_nn_bias_act_packed, "expand 160->960 8x8", {2048, 960, 160}},
     {K_dw3x3_fwd, "16x16 c=192 s1", {16, 192, 1}},
     {K_dw3x3_fwd, "16x16 c=384 s1", {16, 384, 1}},
     {K_dw3x3_fwd, "16x16 c=384 s2", {16, 384, 2}},
@@ -1278,6 +1370,9 @@ static double bench_run(const mnv2_kernels *t, const bench *b, int *bytes)
     case K_gemm_nt: t->gemm_nt(p[0], p[1], p[2], A, p[2], B, p[2], C, p[1], 0); break;
     case K_gemm_tn: t->gemm_tn(p[0], p[1], p[2], A, p[0], B, p[1], C, p[1], 1); break;
     case K_gemm_nn_bias_act: t->gemm_nn_bias_act(p[0], p[1], p[2], A, p[2], B, p[1], C, p[1], D, 0.0f, 6.0f); break;
+    case K_gemm_nn_bias_act_packed: /* B's values stand for a packed matrix (the layout is all that counts) */
+        t->gemm_nn_bias_act_packed(p[0], p[1], p[2], A, p[2], B, C, p[1], D, 0.0f, 6.0f);
+        break;
     case K_conv3x3_fwd:
     case K_conv3x3_bwd_filter: {
         const size_t h = p[0], ho = h / 2, cin = p[1], cout = p[2];

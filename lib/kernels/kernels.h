@@ -44,6 +44,21 @@ extern const char *const mnv2__kernel_names[MNV2_N_KERNELS];
 #include "kernel_list.inc"
 #undef MNV2_KERNEL
 
+/* Packed B of gemm_nn_bias_act_packed, the same layout at every level: panels of MNV2_GEMM_PANEL
+ * columns, panel q (columns 32q ..) starting at bp + 32 * q * k; its rows are pw floats apart,
+ * pw = 32, or 16 for a last panel of at most 16 columns, zero-padded. So columns c0 .. n of a
+ * packed matrix, c0 a multiple of 32, are the packed matrix of n - c0 columns at bp + c0 * k
+ * (the engine's column blocks, parallel.c, are multiples of 32). It takes
+ * k * mnv2__gemm_packed_cols(n) floats. lib/kernels/gemm_pack.c. */
+#define MNV2_GEMM_PANEL 32
+size_t mnv2__gemm_packed_cols(size_t n);
+void mnv2__gemm_pack_b(size_t k, size_t n, const float *b, size_t ldb, float *bp);
+/* gemm_nn_bias_act_packed for a level whose own product reads B unpacked (sse41, avx2, neon,
+ * scalar): gemm on each panel in place. */
+void mnv2__gemm_packed_by_panels(mnv2_gemm_nn_bias_act_fn *gemm, size_t m, size_t n, size_t k, const float *a,
+                                 size_t lda, const float *bp, float *c, size_t ldc, const float *bias, float lo,
+                                 float hi);
+
 /* Each ISA's fill function (lib/kernels/<isa>/fill.c) overwrites the table entries that ISA
  * speeds up. Built only where the compiler and the `simd` option allow (MNV2_HAVE_<ISA>). */
 void mnv2__fill_sse41(mnv2_kernels *k);

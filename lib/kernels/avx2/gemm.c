@@ -5,7 +5,9 @@
  * panels [p][16] (zero-padded at the right edge; B^T is packed with 8x8 transposes for gemm_nt),
  * then a 6x16 register-blocked microkernel (12 accumulators, broadcast A, two vector loads of B)
  * runs over 6-row tiles of C, A read in place (rows for nn / nt, columns for tn) with the next
- * tile's rows prefetched. With few rows, a [k x n] B is read in place instead of packed.
+ * tile's rows prefetched. With few rows, a [k x n] B is read in place instead of packed; B packed
+ * once by the caller (gemm_nn_bias_act_packed) is read in place as well, 16 columns of its panels
+ * at a time.
  * Every element of C is computed the same way whatever tile or call it falls in: its k-block sum
  * is an FMA chain in k order starting from zero, added to C (or to the previous k-blocks' partial
  * sum) at the end of the block. Block boundaries depend only on k, so splitting m across calls
@@ -22,12 +24,13 @@
 
 #define MR 6
 #define NR 16
+_Static_assert(MNV2_GEMM_PANEL % NR == 0, "a packed panel (kernels.h) is whole microkernel widths");
 #define KC_MAX 256
 #define PACK_FLOATS (24 * 1024) /* 96 KiB of packed B */
 #define DIRECT_M 48 /* fewer rows than this: B is read in place when its layout allows */
 
 enum { A_ROWS, A_COLS };  /* A stored [m x k] (nn, nt) or [k x m] (tn) */
-enum { B_KN, B_NK };      /* B stored [k x n] (nn, tn) or [n x k] (nt) */
+enum { B_KN, B_NK, B_PK }; /* B stored [k x n] (nn, tn), [n x k] (nt), or packed once (kernels.h) */
 
 /* C tile (mr rows, nv vectors, the last one masked when `masked`) gets acc added, then optionally
  * bias and the clamp. ar[i] points at row i of the A tile, element p at ar[i][p * cs]; row p of
@@ -198,7 +201,7 @@ ALWAYS_INLINE void gemm_driver(const int al, const int bl, size_t m, size_t n, s
                     pack_b_kn(b, ldb, p0, kc, j0 + ncb / NR * NR, ncb % NR, pk);
             } else if (bl == B_KN) {
                 pack_b_kn(b, ldb, p0, kc, j0, ncb, pk);
-            } else {
+            } else if (bl == B_NK) {
                 pack_b_nk(b, ldb, p0, kc, j0, ncb, pk);
             }
             for (size_t i0 = 0; i0 < m; i0 += MR) {
@@ -227,10 +230,16 @@ ALWAYS_INLINE void gemm_driver(const int al, const int bl, size_t m, size_t n, s
                     const float *bj = bb ? bb + j0 + jr : NULL;
                     const float *bp = pk + jr * kc;
                     size_t bs = NR;
-                    if (direct && w == NR)
+                    if (direct && w == NR) {
                         bp = b + p0 * ldb + j0 + jr, bs = ldb;
-                    else if (direct)
+                    } else if (direct) {
                         bp = pk;
+                    } else if (bl == B_PK) { /* 16 columns of a 32-column panel, rows bs apart */
+                        const size_t j = j0 + jr, q = j / MNV2_GEMM_PANEL;
+                        const size_t left = n - q * MNV2_GEMM_PANEL;
+                        bs = mnv2__gemm_packed_cols(left < MNV2_GEMM_PANEL ? left : MNV2_GEMM_PANEL);
+                        bp = b + q * MNV2_GEMM_PANEL * k + p0 * bs + j % MNV2_GEMM_PANEL;
+                    }
                     if (al == A_ROWS)
                         ukr_any(1, w, mr, kc, ar, bp, bs, ci + jr, ldc, load_c, bj, lo, hi);
                     else
@@ -263,4 +272,10 @@ void mnv2_gemm_nn_bias_act_avx2(size_t m, size_t n, size_t k, const float *a, si
                                 float *c, size_t ldc, const float *bias, float lo, float hi)
 {
     gemm_driver(A_ROWS, B_KN, m, n, k, a, lda, b, ldb, c, ldc, 0, bias, lo, hi);
+}
+
+void mnv2_gemm_nn_bias_act_packed_avx2(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *bp,
+                                       float *c, size_t ldc, const float *bias, float lo, float hi)
+{
+    gemm_driver(A_ROWS, B_PK, m, n, k, a, lda, bp, 0, c, ldc, 0, bias, lo, hi);
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* AVX-512 GEMMs: a 12x32 register-blocked microkernel (24 zmm accumulators, A broadcast, two zmm of
  * B per k step). B is packed per (k block, column block) into a stack buffer of 32-column panels
- * (transposed on the way for gemm_nt), except where it is read in place (gemm_tn, few rows); A is
- * read in place ([m x k] rows for nn / nt, [k x m] rows for tn).
+ * (transposed on the way for gemm_nt), except where it is read in place (gemm_tn, few rows) or
+ * comes packed (gemm_nn_bias_act_packed: the same panels over all of k); A is read in place
+ * ([m x k] rows for nn / nt, [k x m] rows for tn).
  * Every output element is one fma chain along k in increasing order, starting from 0 (acc = 0) or
  * from C (acc = 1), whatever tile it falls in: tiles differ only in how many rows they run and in
  * the masks of their loads and stores, so splitting m across calls gives identical bits. */
@@ -16,6 +17,7 @@
 
 #define MR 12                   /* rows of C per microkernel */
 #define NR 32                   /* columns of C per microkernel (two zmm) */
+_Static_assert(NR == MNV2_GEMM_PANEL, "a packed panel (kernels.h) is one microkernel wide");
 #define KC 256                  /* k per packed block */
 #define BP_FLOATS (KC * 96)     /* packed B block: 96 KiB of stack */
 
@@ -195,7 +197,7 @@ static void pack_b_t(size_t kc, size_t nc, const float *b, size_t ldb, float *bp
 }
 
 enum { A_N, A_T };   /* A stored [m x k] or [k x m] */
-enum { B_N, B_T };   /* B stored [k x n] or [n x k] */
+enum { B_N, B_T, B_P }; /* B stored [k x n], [n x k], or packed once by mnv2__gemm_pack_b */
 
 static void gemm(int at, int bt, size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b,
                  size_t ldb, float *c, size_t ldc, int acc, const float *bias, float lo, float hi)
@@ -230,7 +232,7 @@ static void gemm(int at, int bt, size_t m, size_t n, size_t k, const float *a, s
             const int direct = bt == B_N && (at == A_T || m <= 2 * MR);
             if (!direct && bt == B_N)
                 pack_b_n(kc, nc, b + pc * ldb + jc, ldb, bp);
-            else if (!direct)
+            else if (!direct && bt == B_T)
                 pack_b_t(kc, nc, b + jc * ldb + pc, ldb, bp);
             const epilogue e = {acc || pc > 0, pc + kc == k ? bias : NULL, lo, hi};
             /* Row blocks of nearly equal height (no short, latency-bound last block): the first
@@ -250,7 +252,11 @@ static void gemm(int at, int bt, size_t m, size_t n, size_t k, const float *a, s
                     /* The first panel of a row block fetches the next row block's A (when A is [m x k]). */
                     const float *pf = at == A_N && j == 0 && kc >= 128 && i + mr + MR <= m ? ai + mr * lda
                                                                                            : NULL;
-                    const float *bj = direct ? b + pc * ldb + jc + j : bp + j * kc;
+                    /* B's panel: in place, packed here (kc rows), or packed once (k rows, the
+                     * same panel width; see kernels.h) */
+                    const float *bj = direct ? b + pc * ldb + jc + j
+                                      : bt == B_P ? b + (jc + j) * k + pc * nv * 16
+                                                  : bp + j * kc;
                     const size_t bs = direct ? ldb : (size_t)nv * 16;
                     ukernel_any(mr, nv, kc, ai, rs, ps, bj, bs, c + i * ldc + jc + j, ldc, m0, m1, &ej, pf);
                 }
@@ -282,4 +288,10 @@ void mnv2_gemm_nn_bias_act_avx512(size_t m, size_t n, size_t k, const float *a, 
                                   size_t ldb, float *c, size_t ldc, const float *bias, float lo, float hi)
 {
     gemm(A_N, B_N, m, n, k, a, lda, b, ldb, c, ldc, 0, bias, lo, hi);
+}
+
+void mnv2_gemm_nn_bias_act_packed_avx512(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *bp,
+                                         float *c, size_t ldc, const float *bias, float lo, float hi)
+{
+    gemm(A_N, B_P, m, n, k, a, lda, bp, 0, c, ldc, 0, bias, lo, hi);
 }

@@ -184,3 +184,9 @@ void mnv2_gemm_nn_bias_act_neon(size_t m, size_t n, size_t k, const float *a, si
 {
     gemm(0, 0, m, n, k, a, lda, b, ldb, c, ldc, 0, bias, lo, hi);
 }
+
+void mnv2_gemm_nn_bias_act_packed_neon(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *bp,
+                                       float *c, size_t ldc, const float *bias, float lo, float hi)
+{
+    mnv2__gemm_packed_by_panels(mnv2_gemm_nn_bias_act_neon, m, n, k, a, lda, bp, c, ldc, bias, lo, hi);
+}

@@ -69,3 +69,9 @@ void mnv2_gemm_nn_bias_act_scalar(size_t m, size_t n, size_t k, const float *a, 
             c[i * ldc + j] = v < lo ? lo : v > hi ? hi : v;
         }
 }
+
+void mnv2_gemm_nn_bias_act_packed_scalar(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *bp,
+                                         float *c, size_t ldc, const float *bias, float lo, float hi)
+{
+    mnv2__gemm_packed_by_panels(mnv2_gemm_nn_bias_act_scalar, m, n, k, a, lda, bp, c, ldc, bias, lo, hi);
+}
