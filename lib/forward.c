@@ -120,7 +120,7 @@ static void fold_conv(struct mnv2_model *m, const plan_conv *c)
         m->fold[c->w + i] = m->params[c->w + i] * scale[i % C];
     for (size_t ch = 0; ch < C; ch++)
         m->fold[c->gamma + ch] = beta[ch] - m->buffers[c->rmean + ch] * scale[ch];
-    if (c->kind == CONV_PW)
+    if (c->kind == CONV_PW && m->use_packed)
         mnv2__gemm_pack_b(c->cin, C, m->fold + c->w, C, m->packed + c->pk);
 }
 
@@ -168,8 +168,12 @@ static void conv_bn(struct mnv2_model *m, const plan_conv *c, const float *in, f
     const float *w = m->fold + c->w, *bias = m->fold + c->gamma;
     switch (c->kind) {
     case CONV_PW:
-        mnv2__par_gemm(m, GEMM_NN_BIAS_ACT_PACKED, batch * c->in_h * c->in_w, c->cout, c->cin, in, c->cin,
-                       m->packed + c->pk, 0, out, c->cout, 0, bias, lo, hi);
+        if (m->use_packed)
+            mnv2__par_gemm(m, GEMM_NN_BIAS_ACT_PACKED, batch * c->in_h * c->in_w, c->cout, c->cin, in, c->cin,
+                           m->packed + c->pk, 0, out, c->cout, 0, bias, lo, hi);
+        else
+            mnv2__par_gemm(m, GEMM_NN_BIAS_ACT, batch * c->in_h * c->in_w, c->cout, c->cin, in, c->cin, w, c->cout,
+                           out, c->cout, 0, bias, lo, hi);
         break;
     case CONV_DW:
         mnv2__par_dw_fwd(m, batch, in, c->in_h, c->in_w, c->cin, w, bias, lo, hi, out, c->out_h, c->out_w, c->stride);
@@ -197,6 +201,17 @@ typedef struct block_job {
     size_t bands;
 } block_job;
 
+/* C[rows x cout] = act(A * W + bias) of 1x1 conv c with its folded weights, packed or not. */
+static void pw_infer(const struct mnv2_model *m, const plan_conv *c, size_t rows, const float *a, float *out, float lo,
+                     float hi)
+{
+    const float *bias = m->fold + c->gamma;
+    if (m->use_packed)
+        m->k->gemm_nn_bias_act_packed(rows, c->cout, c->cin, a, c->cin, m->packed + c->pk, out, c->cout, bias, lo, hi);
+    else
+        m->k->gemm_nn_bias_act(rows, c->cout, c->cin, a, c->cin, m->fold + c->w, c->cout, out, c->cout, bias, lo, hi);
+}
+
 static void block_task(void *ctx, size_t i, uint32_t thread)
 {
     const block_job *j = ctx;
@@ -209,12 +224,10 @@ static void block_task(void *ctx, size_t i, uint32_t thread)
     float *D = E + ((g.rows * W * hid + 15) & ~(size_t)15);
     const float *x = j->x + g.img * k->in_h * W * k->cin;
     float *out = j->out + g.img * k->out_h * Wo * k->cout;
-    kr->gemm_nn_bias_act_packed(g.rows * W, hid, k->cin, x + g.origin * W * k->cin, k->cin,
-                                m->packed + k->expand.pk, E, hid, m->fold + k->expand.gamma, 0.0f, 6.0f);
+    pw_infer(m, &k->expand, g.rows * W, x + g.origin * W * k->cin, E, 0.0f, 6.0f);
     kr->dw3x3_fwd_bias_act(E, g.rows, W, hid, m->fold + k->dw.w, m->fold + k->dw.gamma, 0.0f, 6.0f, D, n + r0, Wo, s,
                            r0, r0 + n);
-    kr->gemm_nn_bias_act_packed(n * Wo, k->cout, hid, D + r0 * Wo * hid, hid, m->packed + k->project.pk,
-                                out + oy0 * Wo * k->cout, k->cout, m->fold + k->project.gamma, -INFINITY, INFINITY);
+    pw_infer(m, &k->project, n * Wo, D + r0 * Wo * hid, out + oy0 * Wo * k->cout, -INFINITY, INFINITY);
     if (k->residual)
         kr->add(out + oy0 * Wo * k->cout, x + oy0 * W * k->cin, n * Wo * k->cout);
 }

@@ -132,6 +132,7 @@ static int32_t model_create_body(const mnv2_config *cfg, mnv2_model **out)
     m->cfg = *cfg;
     m->plan = p;
     m->k = mnv2__kernels_for((int)cfg->isa_max, &m->isa);
+    m->use_packed = mnv2__gemm_packed_pays(m->isa);
     const size_t P = p->n_params;
     if (!(m->block = aligned_alloc(MNV2__ALIGN, p->block_bytes & ~(size_t)(MNV2__ALIGN - 1)))) {
         const size_t mib = p->block_bytes >> 20;
@@ -141,7 +142,7 @@ static int32_t model_create_body(const mnv2_config *cfg, mnv2_model **out)
     }
     /* Arena first (64-byte aligned offsets), then parameters, buffers, gradients, moments, and the
      * packed weights last: the fold writes them before inference reads them, so a model that only
-     * trains never touches their pages. */
+     * trains, or runs at a level that does not pack, never touches their pages. */
     memset(m->block, 0, p->packed * sizeof(float));
     m->arena = m->block;
     m->params = m->arena + p->arena_floats;

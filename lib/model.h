@@ -23,7 +23,8 @@ struct mnv2_model {
     void *block;                     /* the one allocation behind the float arrays below */
     float *params, *grads, *opt, *buffers, *arena;
     float *fold;                     /* inference: BN folded into conv weights (same offsets as params) */
-    float *packed;                   /* inference: the pointwise ones of fold, packed (plan_conv.pk) */
+    float *packed;                   /* inference: the pointwise ones of fold, packed (plan_conv.pk), */
+    int use_packed;                  /* where the level reads them in place (mnv2__gemm_packed_pays) */
     int fold_valid;                  /* fold matches params and buffers */
     uint64_t rng_state;              /* dropout stream position (counter) */
     /* Input standardisation (mnv2_model_set_normalization()): metadata, not applied by forward. */

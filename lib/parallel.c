@@ -79,6 +79,10 @@ static void gemm_task(void *ctx, size_t i, uint32_t thread)
     case GEMM_TN: /* A is [K x M]: the rows r0..r1 of C are the columns r0..r1 of A */
         k->gemm_tn(m, n, j->K, j->a + r0, j->lda, j->b + c0, j->ldb, c, j->ldc, j->acc);
         break;
+    case GEMM_NN_BIAS_ACT:
+        k->gemm_nn_bias_act(m, n, j->K, j->a + r0 * j->lda, j->lda, j->b + c0, j->ldb, c, j->ldc,
+                            j->bias ? j->bias + c0 : NULL, j->lo, j->hi);
+        break;
     default: /* packed: columns c0.. (a multiple of the panel width) start at b + c0 * K */
         k->gemm_nn_bias_act_packed(m, n, j->K, j->a + r0 * j->lda, j->lda, j->b + c0 * j->K, c, j->ldc,
                                    j->bias ? j->bias + c0 : NULL, j->lo, j->hi);

@@ -26,7 +26,7 @@ split2d mnv2__split_2d(const struct mnv2_model *m, size_t M, size_t N, size_t K,
 /* Columns [*c0, *c1) of column block b of `cols` blocks over N columns. */
 void mnv2__col_range(size_t N, size_t cols, size_t b, size_t *c0, size_t *c1);
 
-enum { GEMM_NN, GEMM_NT, GEMM_TN, GEMM_NN_BIAS_ACT_PACKED };
+enum { GEMM_NN, GEMM_NT, GEMM_TN, GEMM_NN_BIAS_ACT, GEMM_NN_BIAS_ACT_PACKED };
 
 /* A gemm as the kernel of that kind (kernel_list.inc), split over rows and column blocks of c.
  * GEMM_NN_BIAS_ACT_PACKED: b packed by mnv2__gemm_pack_b (ldb unused). */

@@ -1187,16 +1187,19 @@ static void check_engine(int kernel, const mnv2_kernels *t)
     for (size_t i = 0; i < n_ecalls; i++) {
         const ecall *e = &ecalls[i];
         const size_t *d = e->d;
-        if (e->kernel != kernel)
+        const int bias_act = (e->kernel == K_gemm_nn_bias_act || e->kernel == K_gemm_nn_bias_act_packed) &&
+                             (kernel == K_gemm_nn_bias_act || kernel == K_gemm_nn_bias_act_packed);
+        if (e->kernel != kernel && !bias_act)
             continue;
         cur.origin = engine_runs[e->run].name;
         switch (kernel) {
         case K_gemm_nn: gemm_case(t, NN, d[0], d[1], d[2], 0, e->flag, 0.0f, 0.0f, 0); break;
         case K_gemm_nt: gemm_case(t, NT, d[0], d[1], d[2], 0, e->flag, 0.0f, 0.0f, 0); break;
         case K_gemm_tn: gemm_case(t, TN, d[0], d[1], d[2], 0, e->flag, 0.0f, 0.0f, 0); break;
-        case K_gemm_nn_bias_act: gemm_case(t, NN_BIAS, d[0], d[1], d[2], 0, 0, e->lo, e->hi, 0); break;
+        case K_gemm_nn_bias_act:
         case K_gemm_nn_bias_act_packed:
-            /* the product on unpacked B at this shape, then the packed one against it */
+            /* The engine uses one or the other by level (mnv2__gemm_packed_pays): either one's
+             * shapes check the unpacked product against scalar and the packed one against it. */
             gemm_case(t, NN_BIAS, d[0], d[1], d[2], 0, 0, e->lo, e->hi, 0);
             packed_case(t, d[0], d[1], d[2], 0, e->lo, e->hi, 0);
             break;

@@ -4,6 +4,9 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "mnv2.h"
+
+int mnv2__gemm_packed_pays(int level) { return level == MNV2_ISA_AVX2 || level == MNV2_ISA_AVX512; }
 
 size_t mnv2__gemm_packed_cols(size_t n)
 {

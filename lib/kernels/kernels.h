@@ -53,11 +53,16 @@ extern const char *const mnv2__kernel_names[MNV2_N_KERNELS];
 #define MNV2_GEMM_PANEL 32
 size_t mnv2__gemm_packed_cols(size_t n);
 void mnv2__gemm_pack_b(size_t k, size_t n, const float *b, size_t ldb, float *bp);
-/* gemm_nn_bias_act_packed for a level whose own product reads B unpacked (sse41, avx2, neon,
- * scalar): gemm on each panel in place. */
+/* gemm_nn_bias_act_packed for a level whose own product reads B unpacked (sse41, neon, scalar):
+ * gemm on each panel in place. */
 void mnv2__gemm_packed_by_panels(mnv2_gemm_nn_bias_act_fn *gemm, size_t m, size_t n, size_t k, const float *a,
                                  size_t lda, const float *bp, float *c, size_t ldc, const float *bias, float lo,
                                  float hi);
+/* Whether inference should pack at this level (an MNV2_ISA_* value): where the packed product
+ * reads the panels in place (avx2, avx512). Elsewhere one unpacked call is faster than a call per
+ * panel (NEON's 12-column tiles do not divide a panel; SSE4.1 measured 1% slower), and the engine
+ * keeps the unpacked product. */
+int mnv2__gemm_packed_pays(int level);
 
 /* Each ISA's fill function (lib/kernels/<isa>/fill.c) overwrites the table entries that ISA
  * speeds up. Built only where the compiler and the `simd` option allow (MNV2_HAVE_<ISA>). */
