@@ -361,6 +361,8 @@ static void plan_head(builder *b)
     uint32_t dims[2] = {head_c, p->classes};
     p->fc_w = p->n_params;
     add_tensor(b, "classifier.1.weight", MNV2_TENSOR_PARAM, 2, dims, 1);
+    p->fc_pk = p->n_packed; /* 16-aligned, as the 1x1 weights' */
+    p->n_packed = add(b, p->n_packed, add(b, mul(b, head_c, mnv2__gemm_packed_cols(p->classes)), 15)) & ~(size_t)15;
     p->fc_b = p->n_params;
     add_tensor(b, "classifier.1.bias", MNV2_TENSOR_PARAM, 1, &dims[1], 0);
     p->macs = add64(b, p->macs, (uint64_t)head_c * p->classes);

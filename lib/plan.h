@@ -49,6 +49,7 @@ typedef struct mnv2_plan {
     plan_block *blocks;
     uint32_t fc_in, classes;
     size_t fc_w, fc_b;
+    size_t fc_pk;                     /* the classifier's weights in the packed region (floats) */
     size_t n_params, n_buffers;
     uint32_t n_tensors;
     plan_tensor *tensors;
@@ -66,7 +67,8 @@ typedef struct mnv2_plan {
     size_t tile, tile_floats;         /* inference: per-thread tiles of the fused blocks */
     uint32_t threads;                 /* worker threads (MNV2_KEY_THREADS, 0 resolved) */
     size_t arena_floats;
-    size_t n_packed;                  /* floats of the pointwise weights packed for inference */
+    size_t n_packed;                  /* floats of the weights packed for inference: pointwise
+                                       * convolutions and classifier */
     size_t packed;                    /* where they start in the block (floats, 16-aligned), last */
     size_t block_bytes;               /* mnv2_model_create's one allocation: arena, parameters, folded
                                        * weights, buffers (gradients, moments), packed weights and
