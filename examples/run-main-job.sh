@@ -4,7 +4,7 @@
 # ./_prefix, build the example programs against the installed library (tools/Makefile), train
 # the reduced MobileNetV2 on Fashion-MNIST, and classify a few test images with the result.
 # The defaults are the quick protocol of the PyTorch reference (first 12,000 training images,
-# 2 epochs, 1 warm-up epoch, batch 32, all 10,000 test images): about 2 minutes of training on 2
+# 2 epochs, 1 warm-up epoch, batch 32, all 10,000 test images): 2 to 3 minutes of training on 2
 # cores, about 86-87% test accuracy. The paper's full recipe is 30 epochs with 5 warm-up epochs on
 # all 60,000 images: LIMIT=0 EPOCHS=30 WARMUP=5.
 set -euo pipefail
