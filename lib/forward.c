@@ -354,9 +354,9 @@ void mnv2__forward(struct mnv2_model *m, const float *images, uint32_t batch, in
     if (!train && m->use_packed) {
         mnv2__par_gemm(m, GEMM_NN_BIAS_ACT_PACKED, B, p->classes, C, pooled, C, m->packed + p->fc_pk, 0, logits,
                        p->classes, 0, m->params + p->fc_b, -INFINITY, INFINITY);
-        return;
+    } else {
+        m->k->gemm_nn(B, p->classes, C, pooled, C, m->params + p->fc_w, p->classes, logits, p->classes, 0);
+        for (size_t b = 0; b < B; b++)
+            m->k->add(logits + b * p->classes, m->params + p->fc_b, p->classes);
     }
-    m->k->gemm_nn(B, p->classes, C, pooled, C, m->params + p->fc_w, p->classes, logits, p->classes, 0);
-    for (size_t b = 0; b < B; b++)
-        m->k->add(logits + b * p->classes, m->params + p->fc_b, p->classes);
 }

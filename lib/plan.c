@@ -134,6 +134,16 @@ static void conv_shape(builder *b, plan_conv *c, int kind, int act, uint32_t in_
     b->p->macs = add64(b, b->p->macs, c->macs);
 }
 
+/* Room in the packed region for a [rows x cols] weight matrix in mnv2__gemm_pack_b's layout,
+ * 16-aligned as the region itself; returns its offset (floats). */
+static size_t reserve_packed(builder *b, size_t rows, size_t cols)
+{
+    mnv2_plan *p = b->p;
+    const size_t at = p->n_packed;
+    p->n_packed = add(b, at, add(b, mul(b, rows, mnv2__gemm_packed_cols(cols)), 15)) & ~(size_t)15;
+    return at;
+}
+
 /* A conv + BN's tensors: the weight (named wname), then the BN's (module prefix bn). */
 static void conv_tensors(builder *b, plan_conv *c, const char *wname, const char *bn)
 {
@@ -148,10 +158,8 @@ static void conv_tensors(builder *b, plan_conv *c, const char *wname, const char
         dims[0] = 3, dims[1] = 3, dims[2] = cout, nd = 3;
     else
         dims[0] = cin, dims[1] = cout, nd = 2;
-    if (c->kind == CONV_PW) { /* 16-aligned, as the region */
-        c->pk = p->n_packed;
-        p->n_packed = add(b, p->n_packed, add(b, mul(b, cin, mnv2__gemm_packed_cols(cout)), 15)) & ~(size_t)15;
-    }
+    if (c->kind == CONV_PW)
+        c->pk = reserve_packed(b, cin, cout);
     c->w = p->n_params;
     add_tensor(b, wname, MNV2_TENSOR_PARAM, nd, dims, 1);
     c->params = (uint64_t)p->n_params - c->w + 2 * (uint64_t)cout;
@@ -361,8 +369,7 @@ static void plan_head(builder *b)
     uint32_t dims[2] = {head_c, p->classes};
     p->fc_w = p->n_params;
     add_tensor(b, "classifier.1.weight", MNV2_TENSOR_PARAM, 2, dims, 1);
-    p->fc_pk = p->n_packed; /* 16-aligned, as the 1x1 weights' */
-    p->n_packed = add(b, p->n_packed, add(b, mul(b, head_c, mnv2__gemm_packed_cols(p->classes)), 15)) & ~(size_t)15;
+    p->fc_pk = reserve_packed(b, head_c, p->classes);
     p->fc_b = p->n_params;
     add_tensor(b, "classifier.1.bias", MNV2_TENSOR_PARAM, 1, &dims[1], 0);
     p->macs = add64(b, p->macs, (uint64_t)head_c * p->classes);
